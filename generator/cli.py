@@ -1,0 +1,114 @@
+"""The command line: parse arguments, call the stages, print problems, pick the exit code.
+
+Exit codes: 0 success, 2 invalid data or bad arguments, 3 broken links (``links``),
+1 an internal error (a bug: please report it with the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from generator.load import load_document
+from generator.model import Catalog, catalog_json_schema, catalog_links
+from generator.problems import LoadError, Problem, problems_json
+from generator.project import Project
+from generator.validate import validate_document
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_INVALID = 2
+
+
+def _project(args: argparse.Namespace) -> Project:
+    return Project(Path(args.root).resolve())
+
+
+def load_catalog(project: Project, path: Path | None = None) -> Catalog:
+    """Load and validate the data file; raises ``LoadError``."""
+    path = path or project.data_file
+    doc = load_document(path, project.display(path))
+    return validate_document(doc, path.parent)
+
+
+def _print_problems(problems: list[Problem], fmt: str) -> None:
+    if fmt == "json":
+        print(problems_json(problems))
+    elif fmt == "github":
+        for p in problems:
+            print(p.github())
+    else:
+        for p in problems:
+            print(p, file=sys.stderr)
+        errors = sum(p.severity == "error" for p in problems)
+        print(f"{errors} error(s) found; nothing was written.", file=sys.stderr)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    project = _project(args)
+    path = Path(args.path).resolve() if args.path else project.data_file
+    try:
+        catalog = load_catalog(project, path)
+    except LoadError as err:
+        _print_problems(err.problems, args.format)
+        return EXIT_INVALID
+    links = catalog_links(catalog)
+    samples = sum(len(d.samples) for d in catalog.datasets)
+    summary = f"{project.display(path)}: {len(catalog.datasets)} datasets, {len(links)} links, {samples} samples: valid"
+    if args.format == "json":
+        print("[]")
+        print(summary, file=sys.stderr)
+    else:
+        print(summary)
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    project = _project(args)
+    text = json.dumps(catalog_json_schema(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if args.check:
+        current = project.schema_file.read_text(encoding="utf-8") if project.schema_file.exists() else ""
+        if current != text:
+            print(f"{project.display(project.schema_file)} is stale: run `sku-survey schema --write`", file=sys.stderr)
+            return EXIT_INVALID
+        return EXIT_OK
+    if args.write:
+        project.schema_file.write_text(text, encoding="utf-8")
+        print(f"wrote {project.display(project.schema_file)}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sku-survey", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=".", help="project folder (default: the current folder)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check data/datasets.yaml and report every problem with its line")
+    p.add_argument("path", nargs="?", help="the YAML file to check (default: data/datasets.yaml)")
+    p.add_argument("--format", choices=["text", "github", "json"], default="text")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print or write the JSON Schema generated from the model")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--write", action="store_true", help="write data/datasets.schema.json")
+    group.add_argument("--check", action="store_true", help="exit 2 if the committed schema is stale")
+    p.set_defaults(func=cmd_schema)
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # the one place that catches everything: a bug must still exit cleanly with a report
+        print("internal error (a bug in sku-survey, not in your data); please report this traceback:", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_INTERNAL

@@ -1,0 +1,249 @@
+"""YAML text -> plain data plus the line and column of every value.
+
+Input: a path. Output: a ``Document`` (data, positions), or ``LoadError`` carrying one or
+more located ``Problem``s. Nothing here knows the catalogue's model.
+
+The loader reads a deliberately small YAML: booleans are only ``true``/``false``, numbers
+only plain decimals, and timestamps are never guessed. PyYAML's YAML 1.1 defaults would turn
+a bare ``no`` into ``False``, ``2020-01-02`` into a date and ``012`` into ten, silently.
+Duplicate keys, explicit tags and unbounded alias expansion are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from generator.problems import LoadError, Problem
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+# A "billion laughs" file expands a few aliases into billions of values; real catalogues
+# have a few hundred values per dataset.
+MAX_NODES = 2_000_000
+MAX_DEPTH = 64
+
+YamlPath = tuple[str | int, ...]
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+class _CatalogLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2-core-like implicit types (see module docstring)."""
+
+
+_CatalogLoader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    ("tag:yaml.org,2002:int", r"^[-+]?[0-9][0-9_]*$", list("-+0123456789")),
+    ("tag:yaml.org,2002:float", r"^[-+]?(?:[0-9][0-9_]*)?\.[0-9]+(?:[eE][-+]?[0-9]+)?$", list("-+0123456789.")),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+):
+    _CatalogLoader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
+
+
+def _construct_bool(loader: yaml.SafeLoader, node: ScalarNode) -> bool:
+    return loader.construct_scalar(node).lower() == "true"
+
+
+_CatalogLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass(frozen=True)
+class Document:
+    """Loaded data plus where each value (and each mapping key) sits in the file."""
+
+    path: Path
+    display: str  # how messages name the file, e.g. "data/datasets.yaml"
+    data: Any
+    values: dict[YamlPath, Position] = field(default_factory=dict)
+    keys: dict[YamlPath, Position] = field(default_factory=dict)
+
+    def position(self, path: YamlPath) -> Position:
+        """The position of ``path``, or of its nearest existing ancestor."""
+        for end in range(len(path), -1, -1):
+            found = self.values.get(path[:end])
+            if found is not None:
+                return found
+        return Position(1, 1)
+
+    def key_position(self, path: YamlPath) -> Position:
+        return self.keys.get(path) or self.position(path)
+
+
+def _pos(node: Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _decode(raw: bytes, display: str) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        before = raw[: err.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        raise LoadError(
+            [
+                Problem(
+                    display,
+                    line,
+                    column,
+                    "",
+                    f"the file is not valid UTF-8 (byte 0x{raw[err.start]:02x}); save it as UTF-8",
+                )
+            ]
+        ) from None
+
+
+class _Walker:
+    """Walks the composed node graph once: positions, duplicate keys, tags, size bounds."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.values: dict[YamlPath, Position] = {}
+        self.keys: dict[YamlPath, Position] = {}
+        self.problems: list[Problem] = []
+        self.count = 0
+
+    def walk(self, node: Node, path: YamlPath, depth: int = 0) -> None:
+        self.count += 1
+        if self.count > MAX_NODES or depth > MAX_DEPTH:
+            raise LoadError(
+                [
+                    Problem(
+                        self.display,
+                        *_astuple(_pos(node)),
+                        _fmt(path),
+                        f"the document is too large or too deeply nested (more than {MAX_NODES:,} values or "
+                        f"{MAX_DEPTH} levels once aliases are expanded); do not use YAML anchors and aliases here",
+                    )
+                ]
+            )
+        self.values[path] = _pos(node)
+        if node.tag not in _STANDARD_TAGS:
+            self.problems.append(
+                Problem(
+                    self.display,
+                    *_astuple(_pos(node)),
+                    _fmt(path),
+                    f"the tag {node.tag!r} is not allowed; write plain values without '!' tags",
+                )
+            )
+            return
+        if isinstance(node, MappingNode):
+            seen: dict[Any, Position] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, ScalarNode):
+                    self.problems.append(
+                        Problem(self.display, *_astuple(_pos(key_node)), _fmt(path), "a mapping key must be plain text")
+                    )
+                    continue
+                key = key_node.value
+                if key in seen:
+                    first = seen[key]
+                    self.problems.append(
+                        Problem(
+                            self.display,
+                            *_astuple(_pos(key_node)),
+                            _fmt(path + (key,)),
+                            f"duplicate key '{key}' (first given on line {first.line}); YAML keeps only one of them, so remove or merge one",
+                        )
+                    )
+                    continue
+                seen[key] = _pos(key_node)
+                self.keys[path + (key,)] = _pos(key_node)
+                self.walk(value_node, path + (key,), depth + 1)
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                self.walk(item, path + (index,), depth + 1)
+
+
+def _astuple(p: Position) -> tuple[int, int]:
+    return p.line, p.column
+
+
+def _fmt(path: YamlPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_document(path: Path, display: str | None = None) -> Document:
+    """Read and parse ``path``; raise ``LoadError`` with located problems on any failure."""
+    display = display or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise LoadError(
+                [Problem(display, 1, 1, "", f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")]
+            )
+        raw = path.read_bytes()
+    except OSError as err:
+        raise LoadError([Problem(display, 0, 0, "", f"cannot read the file: {err.strerror or err}")]) from None
+    return parse_document(raw, path, display)
+
+
+def parse_document(raw: bytes, path: Path, display: str) -> Document:
+    text = _decode(raw, display)
+    loader = _CatalogLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as err:
+            mark = err.problem_mark or err.context_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            message = err.problem or str(err)
+            if err.context:
+                message = f"{err.context}, {message}"
+            raise LoadError([Problem(display, line, column, "", f"YAML syntax error: {message}")]) from None
+        except yaml.YAMLError as err:  # ReaderError (control characters) has no problem_mark
+            line = column = 1
+            if isinstance(err, yaml.reader.ReaderError):
+                before = text[: err.position]
+                line = before.count("\n") + 1
+                column = len(before) - (before.rfind("\n") + 1) + 1
+                message = f"the file contains a character YAML does not allow ({err.character!r})"
+            else:
+                message = str(err)
+            raise LoadError([Problem(display, line, column, "", f"YAML syntax error: {message}")]) from None
+        if node is None:
+            raise LoadError([Problem(display, 1, 1, "", "the file is empty; expected `datasets:` with a list of datasets")])
+        walker = _Walker(display)
+        walker.walk(node, ())
+        if walker.problems:
+            raise LoadError(walker.problems)
+        try:
+            data = loader.construct_document(node)
+        except yaml.constructor.ConstructorError as err:
+            mark = err.problem_mark
+            raise LoadError(
+                [Problem(display, (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1, "", f"cannot read value: {err.problem}")]
+            ) from None
+    finally:
+        loader.dispose()
+    return Document(path=path, display=display, data=data, values=walker.values, keys=walker.keys)
+
+
+def format_path(path: YamlPath) -> str:
+    return _fmt(path)

@@ -1,0 +1,40 @@
+"""Located problems: the value every stage uses to report bad input to a contributor."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int
+    column: int
+    path: str  # e.g. "datasets[3] (rpc).stats.images"
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        field = f"{self.path}: " if self.path else ""
+        return f"{where}: {self.severity}: {field}{self.message}"
+
+    def github(self) -> str:
+        # workflow commands need %, CR and LF escaped in the message
+        msg = str(f"{self.path}: {self.message}" if self.path else self.message)
+        msg = msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return f"::{self.severity} file={self.file},line={max(self.line, 1)},col={max(self.column, 1)}::{msg}"
+
+
+class LoadError(Exception):
+    """Input that cannot be used; carries every problem found, sorted by position."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def problems_json(problems: list[Problem]) -> str:
+    return json.dumps([asdict(p) for p in problems], ensure_ascii=False, indent=2)
