@@ -58,7 +58,13 @@ def _construct_bool(loader: yaml.SafeLoader, node: ScalarNode) -> bool:
     return loader.construct_scalar(node).lower() == "true"
 
 
+def _construct_int(loader: yaml.SafeLoader, node: ScalarNode) -> int:
+    # always decimal: YAML 1.1 reads a leading zero as octal (010 -> 8)
+    return int(loader.construct_scalar(node).replace("_", ""), 10)
+
+
 _CatalogLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
+_CatalogLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 @dataclass(frozen=True)
@@ -206,9 +212,10 @@ def load_document(path: Path, display: str | None = None) -> Document:
 
 def parse_document(raw: bytes, path: Path, display: str) -> Document:
     text = _decode(raw, display)
-    loader = _CatalogLoader(text)
+    loader: _CatalogLoader | None = None
     try:
         try:
+            loader = _CatalogLoader(text)  # the reader already rejects control characters here
             node = loader.get_single_node()
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
@@ -223,7 +230,7 @@ def parse_document(raw: bytes, path: Path, display: str) -> Document:
                 before = text[: err.position]
                 line = before.count("\n") + 1
                 column = len(before) - (before.rfind("\n") + 1) + 1
-                message = f"the file contains a character YAML does not allow ({err.character!r})"
+                message = f"the file contains a control character YAML does not allow (U+{err.character:04X}); delete it"
             else:
                 message = str(err)
             raise LoadError([Problem(display, line, column, "", f"YAML syntax error: {message}")]) from None
@@ -241,7 +248,8 @@ def parse_document(raw: bytes, path: Path, display: str) -> Document:
                 [Problem(display, (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1, "", f"cannot read value: {err.problem}")]
             ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return Document(path=path, display=display, data=data, values=walker.values, keys=walker.keys)
 
 

@@ -19,13 +19,18 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         field = f"{self.path}: " if self.path else ""
-        return f"{where}: {self.severity}: {field}{self.message}"
+        return _one_line(f"{where}: {self.severity}: {field}{self.message}")
 
     def github(self) -> str:
         # workflow commands need %, CR and LF escaped in the message
         msg = str(f"{self.path}: {self.message}" if self.path else self.message)
         msg = msg.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         return f"::{self.severity} file={self.file},line={max(self.line, 1)},col={max(self.column, 1)}::{msg}"
+
+
+def _one_line(text: str) -> str:
+    # a key or value may hold line breaks or control characters; a report line must not
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class LoadError(Exception):

@@ -165,7 +165,12 @@ class _Collector:
         self.problems.append(Problem(self.doc.display, pos.line, pos.column, self.label(path), message, severity))  # type: ignore[arg-type]
 
     def add_pydantic(self, base: YamlPath, root: type[BaseModel], error: ValidationError) -> None:
-        for err in error.errors(include_url=False):
+        errors = error.errors(include_url=False)
+        inner = [e["loc"] for e in errors if e["type"] != "too_short"]
+        for err in errors:
+            # a list whose items all failed is also "too short": the item errors say it better
+            if err["type"] == "too_short" and any(loc[: len(err["loc"])] == err["loc"] for loc in inner):
+                continue
             loc = tuple(p for p in err["loc"] if p != "[key]")
             at_key_error = "[key]" in err["loc"]
             model_at = _model_fields_at(root, loc[:-1]) if err["type"] in ("extra_forbidden", "missing") else None
