@@ -83,6 +83,33 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from generator.site import BuildError, BuildOptions, build_site
+
+    project = _project(args)
+    options = BuildOptions(
+        site_dir=Path(args.site_dir).resolve() if args.site_dir else project.site_dir,
+        offline=args.offline,
+        sample_mirror=Path(args.sample_mirror).resolve() if args.sample_mirror else None,
+        progress=sys.stderr.isatty(),
+    )
+    try:
+        result = build_site(project, options)
+    except BuildError as err:
+        if err.problems:
+            _print_problems(err.problems, "text")
+        print(f"build failed at the {err.stage} stage: {err}; the previous site is untouched.", file=sys.stderr)
+        return EXIT_INVALID if err.stage == "validate" else EXIT_INTERNAL
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(
+        f"built {project.display(result.site_dir)}/: {result.datasets} datasets, {result.pages} pages per language "
+        f"(zh at /, en at /en/); thumbnails {result.thumbnails_encoded} encoded, {result.thumbnails_reused} reused; "
+        f"{result.files_written} staged files changed"
+    )
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sku-survey", description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=".", help="project folder (default: the current folder)")
@@ -98,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--write", action="store_true", help="write data/datasets.schema.json")
     group.add_argument("--check", action="store_true", help="exit 2 if the committed schema is stale")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("build", help="validate, render, make thumbnails and build the site (zh at /, en at /en/)")
+    p.add_argument("--offline", action="store_true", help="use only cached sample images; touch no network")
+    p.add_argument("--site-dir", help="where to put the site (default: site/)")
+    p.add_argument("--sample-mirror", metavar="DIR", help="use DIR/<file name of the URL> instead of fetching a sample")
+    p.set_defaults(func=cmd_build)
 
     return parser
 

@@ -1,0 +1,590 @@
+"""Catalog x language -> Markdown pages and data exports (pure: no I/O beyond reading templates).
+
+Input: a valid ``Catalog``, a language, the thumbnails made by ``images.py`` and the link
+statuses of the latest link report. Output: ``RenderedPage`` values (a path relative to the
+docs folder and its text). ``site.py`` writes them. Same input, same bytes: every list has
+an explicit order and nothing reads a clock.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from generator.load import parse_document
+from generator.model import (
+    ACCESS_LABELS,
+    SCENE_LABELS,
+    SKU_LEVEL_LABELS,
+    TASK_LABELS,
+    Catalog,
+    Dataset,
+    Figure,
+    Lang,
+    Licence,
+    Paper,
+    Qualifier,
+    Scene,
+    Task,
+    Text,
+    catalog_json_schema,
+)
+
+TEMPLATES = Path(__file__).parent / "templates"
+RELATED_LIMIT = 6
+FEED_LIMIT = 50
+TASK_COLOURS = {
+    Task.CLASSIFICATION: "#1f77b4",
+    Task.RETRIEVAL: "#9467bd",
+    Task.DETECTION: "#d62728",
+    Task.INSTANCE_SEGMENTATION: "#2ca02c",
+    Task.COUNTING: "#ff7f0e",
+    Task.TEXT_RECOGNITION: "#8c564b",
+}
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    path: str  # relative to the docs folder, POSIX separators
+    text: str
+
+
+@dataclass(frozen=True)
+class ThumbImage:
+    """What a page needs of one thumbnail (``images.Thumbnail`` adapted by ``site.py``)."""
+
+    width: int
+    height: int
+    webp: tuple[tuple[str, int], ...]  # (docs-relative path, width), ascending
+    jpeg: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    verdict: str  # ok | redirected | broken | blocked | transient | skipped
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RenderInputs:
+    catalog: Catalog
+    thumbs: Mapping[tuple[str, int], ThumbImage] = field(default_factory=dict)
+    links: Mapping[str, LinkStatus] = field(default_factory=dict)
+    social: Mapping[str, str] = field(default_factory=dict)  # dataset id -> docs-relative preview image
+    has_link_report: bool = False
+
+
+# ---------------------------------------------------------------- formatting
+
+
+@cache
+def _strings() -> dict[str, Text]:
+    path = TEMPLATES / "strings.yaml"
+    doc = parse_document(path.read_bytes(), path, "generator/templates/strings.yaml")
+    return {key: Text(**value) for key, value in doc.data.items()}
+
+
+def t(key: str, lang: Lang) -> str:
+    return _strings()[key][lang]
+
+
+def format_count(value: int, lang: Lang) -> str:
+    """83739 -> '83,739' (en) or '8.37 万' (zh): Chinese readers count in 万 and 亿."""
+    if lang is Lang.ZH and value >= 10_000:
+        unit, div = ("亿", 100_000_000) if value >= 100_000_000 else ("万", 10_000)
+        shown = f"{value / div:.2f}".rstrip("0").rstrip(".")
+        return f"{shown} {unit}"
+    return f"{value:,}"
+
+
+def figure_html(fig: Figure | None, lang: Lang) -> Markup:
+    if fig is None:
+        return Markup(f'<span class="na">{escape(t("not_applicable", lang))}</span>')
+    if fig.value is None:
+        text = Markup(f'<span class="unknown">{escape(t("unknown", lang))}</span>')
+    else:
+        prefix = {Qualifier.EXACT: "", Qualifier.APPROX: "≈", Qualifier.AT_LEAST: "≥"}[fig.qualifier]
+        tip = {Qualifier.EXACT: "", Qualifier.APPROX: t("approx_tip", lang), Qualifier.AT_LEAST: t("at_least_tip", lang)}[fig.qualifier]
+        number = escape(prefix + format_count(fig.value, lang))
+        text = Markup(f'<span title="{escape(tip)}">{number}</span>') if tip else Markup(number)
+    if not fig.verified:
+        tip = f"{t('unverified_tip', lang)}: {fig.source}"
+        text += Markup(f' <span class="badge unverified" title="{escape(tip)}">{escape(t("unverified", lang))}</span>')
+    return text
+
+
+def licence_text(lic: Licence, lang: Lang) -> str:
+    if lic.spdx:
+        return lic.spdx
+    if lic.terms:
+        return lic.terms[lang]
+    return t("unknown", lang)
+
+
+def licence_key(lic: Licence) -> str:
+    """Filter value of a licence: the SPDX id, 'custom' or 'unknown'."""
+    return lic.spdx or ("custom" if lic.terms else "unknown")
+
+
+def sort_value(fig: Figure | None) -> str:
+    return "" if fig is None or fig.value is None else str(fig.value)
+
+
+def page_prefix(path: str) -> str:
+    """Relative prefix from a page (docs path) to the site root, for raw HTML links.
+
+    MkDocs rewrites links in Markdown, not in raw HTML; with directory URLs
+    ``datasets/rpc.md`` is served at ``datasets/rpc/`` (two levels down).
+    """
+    if path == "index.md":
+        return ""
+    depth = path.count("/") + (0 if path.endswith("/index.md") else 1)
+    return "../" * depth
+
+
+# ---------------------------------------------------------------- citations
+
+
+def _surname_initials(name: str) -> str:
+    parts = name.replace(".", " ").split()
+    if len(parts) == 1:
+        return parts[0].upper()
+    surname = parts[-1].upper()
+    initials = " ".join(p[0].upper() for given in parts[:-1] for p in given.split("-") if p)
+    return f"{surname} {initials}"
+
+
+_CONFERENCE = re.compile(r"CVPR|ECCV|ICCV|WACV|AAAI|ICIP|ICPR|IJCAI|ACM MM|Multimedia|Conference|Workshop|Proceedings", re.I)
+
+
+def gbt7714(paper: Paper, lang: Lang) -> str:
+    """GB/T 7714-2015 reference for a paper, from its structured record."""
+    authors = [_surname_initials(a) for a in paper.authors]
+    etal = "等" if lang is Lang.ZH else "et al"
+    names = ", ".join(authors[:3]) + (f", {etal}" if len(authors) > 3 else "")
+    if paper.arxiv and "arxiv" in paper.venue.lower():
+        kind, where = "[EB/OL]", f"arXiv:{paper.arxiv}, {paper.year}"
+    elif _CONFERENCE.search(paper.venue):
+        kind, where = "[C]", f"{paper.venue}, {paper.year}"
+    else:
+        kind, where = "[J]", f"{paper.venue}, {paper.year}"
+    url = f". {paper.url}" if paper.url else ""
+    return f"{names}. {paper.title}{kind}. {where}{url}."
+
+
+def _bibtex_escape(value: str) -> str:
+    return value.replace("{", "").replace("}", "").replace("&", r"\&")
+
+
+def generated_bibtex(d: Dataset) -> str | None:
+    paper = d.links.paper
+    if paper is None:
+        return None
+    key = re.sub(r"[^a-z0-9]", "", d.id) + str(paper.year)
+    fields = [
+        ("title", "{" + _bibtex_escape(paper.title) + "}"),
+        ("author", " and ".join(_bibtex_escape(a) for a in paper.authors)),
+        ("year", str(paper.year)),
+        ("howpublished", _bibtex_escape(paper.venue)),
+    ]
+    if paper.arxiv:
+        fields += [("eprint", paper.arxiv), ("archivePrefix", "arXiv")]
+    if paper.doi:
+        fields.append(("doi", paper.doi))
+    if paper.url:
+        fields.append(("url", paper.url))
+    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields)
+    return f"@misc{{{key},\n{body}\n}}"
+
+
+def bibtex_for(d: Dataset) -> tuple[str | None, bool]:
+    """(entry, generated?)"""
+    if d.citation.bibtex:
+        return d.citation.bibtex.strip(), False
+    entry = generated_bibtex(d)
+    return entry, entry is not None
+
+
+# ---------------------------------------------------------------- catalogue-wide views
+
+
+def ordered(catalog: Catalog) -> list[Dataset]:
+    """Reading order: the original survey's datasets first (in its order), then the rest by year, then name."""
+    seed = [d for d in catalog.datasets if d.in_seed]
+    rest = sorted((d for d in catalog.datasets if not d.in_seed), key=lambda d: (-d.year, d.name.casefold()))
+    return seed + rest
+
+
+def related(catalog: Catalog) -> dict[str, list[Dataset]]:
+    """Datasets that share the most tasks and scenes with each dataset.
+
+    Grouped by (tasks, scenes) signature so that the work grows with the number of distinct
+    signatures squared, not datasets squared.
+    """
+    groups: dict[frozenset[str], list[Dataset]] = defaultdict(list)
+    for d in ordered(catalog):
+        groups[frozenset([*(f"t:{x}" for x in d.tasks), *(f"s:{x}" for x in d.scenes)])].append(d)
+    keys = sorted(groups, key=lambda k: sorted(k))
+    ranked: dict[frozenset[str], list[tuple[int, frozenset[str]]]] = {}
+    for k in keys:
+        scores = [(len(k & other), other) for other in keys if k & other]
+        ranked[k] = sorted(scores, key=lambda s: (-s[0], sorted(s[1])))
+    out: dict[str, list[Dataset]] = {}
+    for k in keys:
+        for d in groups[k]:
+            picks: list[Dataset] = []
+            for _, other in ranked[k]:
+                for cand in groups[other]:
+                    if cand.id != d.id:
+                        picks.append(cand)
+                        if len(picks) == RELATED_LIMIT:
+                            break
+                if len(picks) == RELATED_LIMIT:
+                    break
+            out[d.id] = picks
+    return out
+
+
+def chart_svg(catalog: Catalog, lang: Lang) -> str:
+    """Images vs classes on log scales, one mark per dataset, coloured by main task."""
+    width, height, left, right, top, bottom = 760, 440, 70, 20, 20, 70
+    points = [
+        d for d in ordered(catalog) if d.stats.images.value and d.stats.classes.value
+    ]
+    missing = [d for d in ordered(catalog) if d not in points]
+    if points:
+        xs = [math.log10(d.stats.images.value or 1) for d in points]
+        ys = [math.log10(d.stats.classes.value or 1) for d in points]
+        x0, x1 = math.floor(min(xs)), math.ceil(max(xs))
+        y0, y1 = math.floor(min(ys)), math.ceil(max(ys))
+    else:
+        x0, x1, y0, y1 = 0, 1, 0, 1
+    x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+
+    def sx(v: float) -> float:
+        return left + (v - x0) / (x1 - x0) * (width - left - right)
+
+    def sy(v: float) -> float:
+        return height - bottom - (v - y0) / (y1 - y0) * (height - top - bottom)
+
+    title = t("chart_title", lang)
+    desc_items = [
+        f"{d.name}: {format_count(d.stats.images.value or 0, lang)} {t('chart_x', lang)}, "
+        f"{format_count(d.stats.classes.value or 0, lang)} {t('chart_y', lang)}"
+        for d in points
+    ]
+    if missing:
+        desc_items.append(f"{t('chart_missing', lang)}: {', '.join(d.name for d in missing)}")
+    out = [
+        f'<svg class="landscape" viewBox="0 0 {width} {height}" role="img" aria-labelledby="chart-title-{lang} chart-desc-{lang}" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="chart-title-{lang}">{escape(title)}</title>',
+        f'<desc id="chart-desc-{lang}">{escape("; ".join(desc_items))}</desc>',
+        f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" class="plot"/>',
+    ]
+    for e in range(x0, x1 + 1):
+        x = sx(e)
+        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" class="grid"/>')
+        out.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle" class="tick">{escape(format_count(10**e, lang))}</text>')
+    for e in range(y0, y1 + 1):
+        y = sy(e)
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" class="grid"/>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{escape(format_count(10**e, lang))}</text>')
+    out.append(f'<text x="{(left + width - right) / 2:.1f}" y="{height - 30}" text-anchor="middle" class="axis">{escape(t("chart_x", lang))}</text>')
+    out.append(f'<text x="16" y="{(top + height - bottom) / 2:.1f}" text-anchor="middle" class="axis" transform="rotate(-90 16 {(top + height - bottom) / 2:.1f})">{escape(t("chart_y", lang))}</text>')
+    for d, xv, yv in zip(points, xs if points else [], ys if points else []):
+        task = d.tasks[0]
+        x, y = sx(xv), sy(yv)
+        label = f"{d.name}: {format_count(d.stats.images.value or 0, lang)} / {format_count(d.stats.classes.value or 0, lang)} ({TASK_LABELS[task][lang]})"
+        out.append(
+            f'<a href="datasets/{d.id}/"><circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{TASK_COLOURS[task]}" class="mark"><title>{escape(label)}</title></circle>'
+            f'<text x="{x + 8:.1f}" y="{y - 8:.1f}" class="label">{escape(d.name)}</text></a>'
+        )
+    legend_x = left + 10
+    for i, task in enumerate(Task):
+        y = height - 12
+        x = legend_x + i * 115
+        out.append(f'<circle cx="{x}" cy="{y - 4}" r="5" fill="{TASK_COLOURS[task]}"/>')
+        out.append(f'<text x="{x + 9}" y="{y}" class="legend">{escape(TASK_LABELS[task][lang])}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- exports
+
+
+CSV_COLUMNS = [
+    "id", "name", "full_name_en", "full_name_zh", "year", "tasks", "scenes", "sku_level",
+    "images", "images_qualifier", "images_verified", "classes", "classes_qualifier", "classes_verified",
+    "instances", "licence", "access", "homepage", "paper_url", "arxiv", "in_seed", "confidence", "added",
+]
+
+
+def export_json(catalog: Catalog) -> str:
+    payload = {"datasets": [d.model_dump(mode="json") for d in ordered(catalog)]}
+    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+
+
+def export_csv(catalog: Catalog) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for d in ordered(catalog):
+        s = d.stats
+        writer.writerow([
+            d.id, d.name, d.full_name.en, d.full_name.zh, d.year, ";".join(d.tasks), ";".join(d.scenes), d.sku_level.level,
+            sort_value(s.images), s.images.qualifier, str(s.images.verified).lower(),
+            sort_value(s.classes), s.classes.qualifier, str(s.classes.verified).lower(),
+            sort_value(s.instances), licence_key(d.licence), d.access, d.links.homepage or "",
+            d.links.paper.url if d.links.paper and d.links.paper.url else "", d.links.paper.arxiv if d.links.paper and d.links.paper.arxiv else "",
+            str(d.in_seed).lower(), d.confidence, d.added.isoformat(),
+        ])
+    return buf.getvalue()
+
+
+def export_bib(catalog: Catalog) -> str:
+    entries = []
+    for d in ordered(catalog):
+        entry, generated = bibtex_for(d)
+        if entry:
+            note = "% generated from the paper record (no verbatim BibTeX found)\n" if generated else f"% source: {d.citation.source}\n"
+            entries.append(f"% {d.name}\n{note}{entry}\n")
+    return "\n".join(entries)
+
+
+def exports(catalog: Catalog) -> list[RenderedPage]:
+    return [
+        RenderedPage("datasets.json", export_json(catalog)),
+        RenderedPage("datasets.csv", export_csv(catalog)),
+        RenderedPage("datasets.bib", export_bib(catalog)),
+    ]
+
+
+# ---------------------------------------------------------------- field reference
+
+
+def reference_rows() -> list[dict[str, str]]:
+    """One row per field of the data file, generated from the JSON Schema of the model."""
+    schema = catalog_json_schema()
+    defs = schema["$defs"]
+    rows: list[dict[str, str]] = []
+
+    def type_of(prop: dict[str, Any]) -> tuple[str, str | None]:
+        if "$ref" in prop:
+            name = prop["$ref"].rsplit("/", 1)[-1]
+            return name, name
+        if "anyOf" in prop:
+            parts = [type_of(p) for p in prop["anyOf"] if p.get("type") != "null"]
+            ref = next((r for _, r in parts if r), None)
+            return " or ".join(p for p, _ in parts), ref
+        if prop.get("type") == "array":
+            inner, ref = type_of(prop.get("items", {}))
+            return f"list of {inner}", ref
+        if prop.get("type") == "object" and "additionalProperties" in prop:
+            inner, ref = type_of(prop["additionalProperties"])
+            return f"mapping of name → {inner}", ref
+        if "enum" in prop:
+            return " | ".join(str(v) for v in prop["enum"]), None
+        if "const" in prop:
+            return repr(prop["const"]), None
+        return str(prop.get("type", "any")), None
+
+    seen: set[str] = set()
+
+    def walk(def_name: str, prefix: str) -> None:
+        if def_name in seen and def_name not in ("Figure", "Text", "Link"):
+            return
+        seen.add(def_name)
+        node = defs[def_name]
+        if "anyOf" in node:  # Licence
+            node = next(p for p in node["anyOf"] if "properties" in p)
+        required = set(node.get("required", []))
+        for name, prop in node.get("properties", {}).items():
+            typ, ref = type_of(prop)
+            example = prop.get("examples", [prop.get("default")] if "default" in prop and prop.get("default") not in (None, [], {}, ()) else [])
+            rows.append({
+                "field": f"{prefix}{name}",
+                "type": typ,
+                "required": "yes" if name in required else "no",
+                "meaning": prop.get("description", ""),
+                "example": json.dumps(example[0], ensure_ascii=False) if example else "",
+            })
+            if ref and ref in defs and "enum" not in defs[ref] and ref not in ("Text",) and prefix.count(".") < 3:
+                walk(ref, f"{prefix}{name}{'[]' if typ.startswith('list') else ''}.")
+
+    walk("Dataset", "")
+    return rows
+
+
+# ---------------------------------------------------------------- pages
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["tojson_compact"] = lambda v: Markup(json.dumps(v, ensure_ascii=False, sort_keys=True))
+    return env
+
+
+_ENV = _environment()
+
+
+def _front_matter(meta: Mapping[str, Any]) -> str:
+    # JSON values are valid YAML, and json.dumps quotes everything that needs it
+    lines = ["---"]
+    for key, value in meta.items():
+        lines.append(f"{key}: {json.dumps(value, ensure_ascii=False, sort_keys=True)}")
+    lines.append("---")
+    return "\n".join(lines) + "\n"
+
+
+def schema_org(d: Dataset, lang: Lang, url: str) -> dict[str, Any]:
+    same_as = [u for u in [d.links.homepage, d.links.paper.url if d.links.paper else None] if u]
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Dataset",
+        "name": d.name,
+        "alternateName": [d.full_name[lang], *d.aliases],
+        "description": d.summary[lang] + " " + d.description[lang],
+        "url": url,
+        "sameAs": same_as,
+        "creator": [{"@type": "Organization", "name": o[lang]} for o in d.organisations],
+        "datePublished": str(d.year),
+        "keywords": [TASK_LABELS[x][lang] for x in d.tasks] + [SCENE_LABELS[x][lang] for x in d.scenes],
+        "inLanguage": "zh-CN" if lang is Lang.ZH else "en",
+        "isAccessibleForFree": d.access in ("open", "registration"),
+    }
+    if d.licence.url:
+        data["license"] = d.licence.url
+    elif d.licence.spdx:
+        data["license"] = f"https://spdx.org/licenses/{d.licence.spdx}.html"
+    entry, _ = bibtex_for(d)
+    if d.links.paper:
+        data["citation"] = gbt7714(d.links.paper, Lang.EN)
+    elif entry:
+        data["citation"] = entry
+    data["distribution"] = [
+        {"@type": "DataDownload", "contentUrl": link.url, "name": link.label[lang] if link.label else d.name}
+        for link in d.links.downloads
+    ]
+    return data
+
+
+def _context(inputs: RenderInputs, lang: Lang) -> dict[str, Any]:
+    return {
+        "lang": lang,
+        "t": lambda key: t(key, lang),
+        "fmt": lambda n: format_count(n, lang),
+        "figure": lambda f: figure_html(f, lang),
+        "licence_text": lambda lic: licence_text(lic, lang),
+        "licence_key": licence_key,
+        "sort_value": sort_value,
+        "TASKS": list(Task),
+        "SCENES": list(Scene),
+        "TASK_LABELS": TASK_LABELS,
+        "SCENE_LABELS": SCENE_LABELS,
+        "ACCESS_LABELS": ACCESS_LABELS,
+        "SKU_LEVEL_LABELS": SKU_LEVEL_LABELS,
+        "thumbs": inputs.thumbs,
+        "link_status": inputs.links,
+        "has_link_report": inputs.has_link_report,
+    }
+
+
+def render_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[RenderedPage]:
+    """Every generated page of one language."""
+    catalog = inputs.catalog
+    datasets = ordered(catalog)
+    ctx = _context(inputs, lang)
+    rel = related(catalog)
+    pages: list[RenderedPage] = []
+
+    def render(template: str, path: str, meta: Mapping[str, Any], **extra: Any) -> None:
+        body = _ENV.get_template(template).render(**ctx, **extra, prefix=page_prefix(path))
+        pages.append(RenderedPage(path, _front_matter(meta) + body))
+
+    known_images = sum(d.stats.images.value or 0 for d in datasets)
+    known_classes = sum(d.stats.classes.value or 0 for d in datasets if d.sku_level.level in ("yes", "partly"))
+    render(
+        "home.md.j2",
+        "index.md",
+        {"title": t("site_name", lang), "description": t("site_name", lang)},
+        datasets=datasets,
+        chart=Markup(chart_svg(catalog, lang)),
+        total_images=known_images,
+        total_classes=known_classes,
+        sku_count=sum(d.sku_level.level == "yes" for d in datasets),
+    )
+    years = sorted({d.year for d in datasets}, reverse=True)
+    licences = sorted({licence_key(d.licence) for d in datasets})
+    render("compare.md.j2", "compare.md", {"title": t("compare", lang)}, datasets=datasets, years=years, licences=licences)
+    by_task = [(task, [d for d in datasets if task in d.tasks]) for task in Task]
+    by_scene = [(scene, [d for d in datasets if scene in d.scenes]) for scene in Scene]
+    render("browse.md.j2", "tasks.md", {"title": t("by_task", lang)}, heading=t("by_task", lang), groups=[(TASK_LABELS[k], v, k) for k, v in by_task])
+    render("browse.md.j2", "scenes.md", {"title": t("by_scene", lang)}, heading=t("by_scene", lang), groups=[(SCENE_LABELS[k], v, k) for k, v in by_scene])
+    render("downloads.md.j2", "downloads.md", {"title": t("downloads", lang)}, count=len(datasets))
+    render("reference.md.j2", "reference.md", {"title": t("reference", lang)}, rows=reference_rows())
+    render("credits.md.j2", "credits.md", {"title": t("credits", lang)}, datasets=datasets)
+    render("links.md.j2", "links.md", {"title": t("link_health", lang)}, datasets=datasets, rows=_link_rows(datasets, inputs.links))
+    by_date: dict[str, list[Dataset]] = defaultdict(list)
+    for d in sorted(datasets, key=lambda d: (d.added, d.name.casefold()), reverse=True):
+        by_date[d.added.isoformat()].append(d)
+    render("whats-new.md.j2", "whats-new.md", {"title": t("whats_new", lang)}, groups=list(by_date.items()))
+    newest = sorted(datasets, key=lambda d: (d.added, d.id), reverse=True)[:FEED_LIMIT]
+    feed = _ENV.get_template("feed.xml.j2").render(
+        **ctx, items=newest, site_url=site_url, updated=max(d.added for d in datasets).isoformat()
+    )
+    pages.append(RenderedPage("feed.xml", feed))
+    for d in datasets:
+        path = f"datasets/{d.id}.md"
+        entry, generated = bibtex_for(d)
+        meta: dict[str, Any] = {
+            "title": d.name,
+            "description": d.summary[lang],
+            "schema_org": schema_org(d, lang, f"{site_url}datasets/{d.id}/"),
+        }
+        if d.id in inputs.social:
+            meta["image"] = inputs.social[d.id]
+        render(
+            "dataset.md.j2",
+            path,
+            meta,
+            d=d,
+            bibtex=entry,
+            bibtex_generated=generated,
+            gbt=gbt7714(d.links.paper, lang) if d.links.paper else None,
+            related=rel[d.id],
+        )
+    return pages
+
+
+def _link_rows(datasets: Sequence[Dataset], statuses: Mapping[str, LinkStatus]) -> list[tuple[Dataset, str, str, LinkStatus | None]]:
+    rows = []
+    for d in datasets:
+        urls: list[tuple[str, str]] = []
+        if d.links.homepage:
+            urls.append(("homepage", d.links.homepage))
+        urls += [("download", link.url) for link in d.links.downloads]
+        if d.links.paper and d.links.paper.url:
+            urls.append(("paper", d.links.paper.url))
+        urls += [("code", link.url) for link in d.links.code]
+        for role, url in urls:
+            rows.append((d, role, url, statuses.get(url)))
+    return rows

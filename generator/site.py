@@ -1,0 +1,405 @@
+"""Stage the generated pages and images, run the two MkDocs builds, swap the new site in.
+
+Input: a ``Project`` and ``BuildOptions``. Output: a complete site in ``options.site_dir``
+(Chinese at ``/``, English at ``/en/``) and a ``BuildResult`` with the warnings to show.
+Failure: ``BuildError`` naming the stage that failed; the previous site is left untouched,
+because MkDocs builds into a temporary folder beside the site that replaces it only when
+every stage has succeeded.
+
+The staged docs folders (``.cache/stage/<lang>``) persist between builds and a file is only
+rewritten when its bytes change, so an edit to one dataset rewrites one page per language
+and MkDocs' live reload stays fast. Only this module writes the output tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from generator import images, links
+from generator.load import load_document
+from generator.model import Catalog, Lang
+from generator.problems import LoadError, Problem
+from generator.project import Project
+from generator.render import (
+    LinkStatus,
+    RenderedPage,
+    RenderInputs,
+    ThumbImage,
+    exports,
+    format_count,
+    render_pages,
+)
+from generator.validate import validate_document
+
+THUMBS_URL_DIR = "assets/thumbs"
+SOCIAL_URL_DIR = "assets/social"
+LANG_NAMES = {Lang.ZH: "中文", Lang.EN: "English"}
+NAV = [
+    ("home", "index.md"),
+    ("compare", "compare.md"),
+    ("by_task", "tasks.md"),
+    ("by_scene", "scenes.md"),
+    ("downloads", "downloads.md"),
+    ("whats_new", "whats-new.md"),
+    ("contributing", "contributing.md"),
+    ("reference", "reference.md"),
+    ("credits", "credits.md"),
+    ("link_health", "links.md"),
+]
+
+
+class BuildError(Exception):
+    """A build stage failed; ``problems`` holds located data problems when there are any."""
+
+    def __init__(self, stage: str, message: str, problems: list[Problem] | None = None) -> None:
+        self.stage = stage
+        self.problems = problems or []
+        super().__init__(f"{stage} failed: {message}")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    site_dir: Path
+    offline: bool = False
+    sample_mirror: Path | None = None
+    progress: bool = False
+    image_settings: images.ImageSettings = field(default_factory=images.ImageSettings)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    site_dir: Path
+    datasets: int
+    pages: int
+    warnings: tuple[str, ...]
+    thumbnails_encoded: int
+    thumbnails_reused: int
+    files_written: int  # staged files whose bytes changed
+
+
+# ---------------------------------------------------------------- staging
+
+
+class StageWriter:
+    """Writes a staged docs folder: each path once, only when its bytes change; removes leftovers."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.written: set[str] = set()
+        self.changed = 0
+
+    def write(self, rel: str, data: bytes | str) -> None:
+        if rel in self.written:
+            raise BuildError("render", f"{rel} would be written twice (two pages share a path)")
+        self.written.add(rel)
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        target = self.root / rel
+        try:
+            if target.read_bytes() == raw:
+                return
+        except OSError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(raw)
+        os.replace(tmp, target)
+        self.changed += 1
+
+    def copy(self, rel: str, source: Path) -> None:
+        self.write(rel, source.read_bytes())
+
+    def copy_tree(self, source: Path, prefix: str = "") -> None:
+        if not source.is_dir():
+            return
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                self.copy(prefix + path.relative_to(source).as_posix(), path)
+
+    def remove_leftovers(self) -> None:
+        if not self.root.exists():
+            return
+        for path in sorted(self.root.rglob("*"), reverse=True):
+            rel = path.relative_to(self.root).as_posix()
+            if path.is_file() and rel not in self.written:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+
+
+# ---------------------------------------------------------------- stages
+
+
+def load_catalog(project: Project) -> Catalog:
+    doc = load_document(project.data_file, project.display(project.data_file))
+    return validate_document(doc, project.data_dir)
+
+
+def _samples(project: Project, catalog: Catalog) -> list[images.SampleSource]:
+    out = []
+    for d in catalog.datasets:
+        for i, s in enumerate(d.samples):
+            out.append(
+                images.SampleSource(
+                    dataset_id=d.id,
+                    index=i,
+                    url=s.url,
+                    path=(project.data_dir / s.path).resolve() if s.path else None,
+                    label=f"{d.id} sample {i + 1} ({s.url or s.path})",
+                )
+            )
+    return out
+
+
+def _thumb_view(thumb: images.Thumbnail) -> ThumbImage:
+    return ThumbImage(
+        width=thumb.width,
+        height=thumb.height,
+        webp=tuple((f"{THUMBS_URL_DIR}/{f.name}", f.width) for f in thumb.webp),
+        jpeg=tuple((f"{THUMBS_URL_DIR}/{f.name}", f.width) for f in thumb.jpeg),
+    )
+
+
+def _social_cards(project: Project, catalog: Catalog, report: images.ImageReport, thumbs_dir: Path) -> dict[str, Path]:
+    """One 1200x630 preview per dataset, cached by a hash of what is drawn."""
+    out_dir = project.cache_dir / "social"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # the drawing code is part of the key: a change to how cards look redraws them
+    drawer = hashlib.sha256(Path(images.__file__).read_bytes()).hexdigest()[:12]
+    cards: dict[str, Path] = {}
+    for d in catalog.datasets:
+        figures = []
+        if d.stats.images.value is not None:
+            figures.append(f"{format_count(d.stats.images.value, Lang.EN)} images")
+        if d.stats.classes.value is not None:
+            figures.append(f"{format_count(d.stats.classes.value, Lang.EN)} classes")
+        figures.append(f"{d.year} · {d.venue.en}"[:60])
+        thumb = report.thumbnails.get((d.id, 0))
+        thumb_path = thumbs_dir / thumb.jpeg[-1].name if thumb else None
+        key = hashlib.sha256(repr((d.name, figures, thumb_path.name if thumb_path else None, drawer)).encode()).hexdigest()[:12]
+        path = out_dir / f"{d.id}.{key}.png"
+        if not path.exists():
+            images.make_social_card(d.name, figures, thumb_path, path)
+        cards[d.id] = path
+    return cards
+
+
+def _link_statuses(project: Project) -> tuple[dict[str, LinkStatus], bool]:
+    report = links.load_report(project.link_report)
+    return {url: LinkStatus(verdict=str(r.verdict), reason=r.reason) for url, r in report.items()}, bool(report)
+
+
+def _source_date_epoch(catalog: Catalog) -> str:
+    """The newest ``added`` date: MkDocs stamps the sitemap with it instead of today's date."""
+    newest = max(d.added for d in catalog.datasets)
+    return str(int(dt.datetime.combine(newest, dt.time(), tzinfo=dt.timezone.utc).timestamp()))
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str) -> Iterator[None]:
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+class _CollectWarnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def language_config(project: Project, lang: Lang, docs_dir: Path, site_dir: Path, overrides: Path) -> dict[str, object]:
+    """The per-language MkDocs config that INHERITs the shared mkdocs.yml."""
+    from generator.render import t
+
+    base_url = _site_url(project)
+    url = base_url if lang is Lang.ZH else base_url + "en/"
+    home_path = "/" + base_url.split("://", 1)[-1].partition("/")[2]
+    return {
+        "INHERIT": str(project.mkdocs_yml.resolve()),
+        "site_name": t("site_name", lang),
+        "site_url": url,
+        "docs_dir": str(docs_dir),
+        "site_dir": str(site_dir),
+        "theme": {"language": lang.value, "custom_dir": str(overrides)},
+        "nav": [{t(key, lang) if key != "contributing" else ("贡献指南" if lang is Lang.ZH else "Contributing"): path} for key, path in NAV],
+        "plugins": [
+            {
+                "search": {
+                    "lang": "zh" if lang is Lang.ZH else "en",
+                    "separator": r'[\s\u200b\-_,:!=\[\]()"`/]+|\.(?!\d)|&[lg]t;|(?!\b)(?=[A-Z][a-z])',
+                }
+            }
+        ],
+        "extra": {
+            "site_lang": lang.value,
+            "lang_base": {"zh": base_url, "en": base_url + "en/"},
+            "home": {"zh": home_path, "en": home_path + "en/"},
+            "alternate": [
+                {"name": LANG_NAMES[Lang.ZH], "link": "/", "lang": "zh"},
+                {"name": LANG_NAMES[Lang.EN], "link": "/en/", "lang": "en"},
+            ],
+        },
+    }
+
+
+def _site_url(project: Project) -> str:
+    data = yaml.safe_load(project.mkdocs_yml.read_text(encoding="utf-8")) or {}
+    url = str(data.get("site_url") or "http://127.0.0.1:8000/")
+    return url if url.endswith("/") else url + "/"
+
+
+def run_mkdocs(config_file: Path) -> None:
+    """One strict MkDocs build; raises BuildError with MkDocs' own warnings on failure."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    import jieba  # Material segments Chinese with it; silence its start-up chatter
+
+    jieba.setLogLevel(logging.WARNING)
+    collector = _CollectWarnings()
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(collector)
+    try:
+        config = load_config(config_file=str(config_file))
+        build(config)
+    except MkDocsException as err:
+        details = "; ".join(collector.messages) or str(err)
+        raise BuildError("mkdocs", f"{config_file.name}: {details}") from None
+    finally:
+        logger.removeHandler(collector)
+    if collector.messages:
+        raise BuildError("mkdocs", f"{config_file.name}: " + "; ".join(collector.messages))
+
+
+def stage_docs(
+    project: Project,
+    catalog: Catalog,
+    report: images.ImageReport,
+    thumbs_dir: Path,
+    social: Mapping[str, Path],
+    statuses: Mapping[str, LinkStatus],
+    has_report: bool,
+    stage_root: Path,
+) -> tuple[dict[Lang, Path], int, int]:
+    """Write both languages' docs folders; returns them, the page count and files changed."""
+    site_url = _site_url(project)
+    inputs = RenderInputs(
+        catalog=catalog,
+        thumbs={k: _thumb_view(v) for k, v in report.thumbnails.items()},
+        links=statuses,
+        social={k: f"{SOCIAL_URL_DIR}/{k}.png" for k in social},
+        has_link_report=has_report,
+    )
+    docs: dict[Lang, Path] = {}
+    pages = 0
+    changed = 0
+    shared_exports = exports(catalog)
+    for lang in Lang:
+        root = stage_root / lang.value
+        writer = StageWriter(root)
+        writer.copy_tree(project.site_src / lang.value)
+        writer.copy_tree(project.site_src / "assets", "assets/")
+        for page in render_pages(inputs, lang, site_url if lang is Lang.ZH else site_url + "en/"):
+            writer.write(page.path, page.text)
+            pages += page.path.endswith(".md")
+        for page in shared_exports:
+            writer.write(page.path, page.text)
+        for thumb in report.thumbnails.values():
+            for f in (*thumb.webp, *thumb.jpeg):
+                writer.copy(f"{THUMBS_URL_DIR}/{f.name}", thumbs_dir / f.name)
+        for dataset_id, path in social.items():
+            writer.copy(f"{SOCIAL_URL_DIR}/{dataset_id}.png", path)
+        writer.remove_leftovers()
+        docs[lang] = root
+        changed += writer.changed
+    overrides = StageWriter(stage_root / "overrides")
+    overrides.copy_tree(project.site_src / "overrides")
+    overrides.remove_leftovers()
+    return docs, pages, changed + overrides.changed
+
+
+def swap_in(new_site: Path, site_dir: Path) -> None:
+    """Replace ``site_dir`` by ``new_site`` with renames on one file system."""
+    old = site_dir.with_name(f".{site_dir.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if site_dir.exists():
+        os.replace(site_dir, old)
+    os.replace(new_site, site_dir)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def build_site(project: Project, options: BuildOptions) -> BuildResult:
+    """validate -> thumbnails -> render -> mkdocs (zh, en) -> swap. See the module docstring."""
+    try:
+        catalog = load_catalog(project)
+    except LoadError as err:
+        raise BuildError("validate", f"{len(err.problems)} problem(s) in the data", err.problems) from None
+
+    thumbs_dir = project.cache_dir / "thumbs"
+    report = images.make_thumbnails(
+        _samples(project, catalog),
+        thumbs_dir,
+        project.cache_dir / "images",
+        options.image_settings,
+        offline=options.offline,
+        mirror=options.sample_mirror,
+        progress=options.progress,
+    )
+    try:
+        social = _social_cards(project, catalog, report, thumbs_dir)
+    except OSError as err:
+        raise BuildError("thumbnails", f"cannot write a preview card: {err}") from None
+    statuses, has_report = _link_statuses(project)
+
+    stage_root = project.cache_dir / "stage"
+    try:
+        docs, pages, changed = stage_docs(project, catalog, report, thumbs_dir, social, statuses, has_report, stage_root)
+    except OSError as err:
+        raise BuildError("render", str(err)) from None
+
+    site_dir = options.site_dir.resolve()
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
+    try:
+        with _env("SOURCE_DATE_EPOCH", _source_date_epoch(catalog)):
+            for lang in Lang:
+                out = tmp if lang is Lang.ZH else tmp / "en"
+                config = language_config(project, lang, docs[lang], out, stage_root / "overrides")
+                config_file = stage_root / f"mkdocs.{lang.value}.yml"
+                config_file.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+                run_mkdocs(config_file)
+        swap_in(tmp, site_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return BuildResult(
+        site_dir=site_dir,
+        datasets=len(catalog.datasets),
+        pages=pages,
+        warnings=tuple(w.message for w in report.warnings),
+        thumbnails_encoded=report.encoded,
+        thumbnails_reused=report.reused,
+        files_written=changed,
+    )
