@@ -70,7 +70,7 @@ def _check_url(value: str) -> str:
     if (
         parts.scheme not in ("http", "https")
         or not parts.netloc
-        or any(ch.isspace() for ch in value)
+        or any(ch.isspace() or ch in '<>"\\`' for ch in value)
     ):
         raise ValueError(f"expected an http(s) URL, got {value!r}")
     return value
@@ -243,6 +243,7 @@ class Licence(Model):
     terms: Text | None = Field(None, description="Summary of custom terms when there is no standard licence")
     url: Url | None = Field(None, description="Where the licence or terms are stated")
     unknown: Bool = Field(False, description="true (or write `licence: unknown`) when no licence statement was found")
+    note: Text | None = Field(None, description="Caveats, e.g. a software licence that may not cover the images")
 
     @model_validator(mode="before")
     @classmethod
@@ -337,6 +338,7 @@ class Competition(Model):
     year: Year
     url: Url | None = Field(None, description="Competition page")
     solutions: tuple[Solution, ...] = Field((), description="Winning and notable solutions")
+    note: Text | None = Field(None, description="What readers should know, e.g. that no winner report was found")
 
 
 class SkuLabel(Model):

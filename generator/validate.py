@@ -188,6 +188,8 @@ def validate_document(doc: Document, data_dir: Path) -> Catalog:
     if not isinstance(data, dict) or not isinstance(data.get("datasets"), list):
         out.add((), "expected a top-level `datasets:` key holding a list of datasets")
         raise LoadError(out.problems)
+    if not data["datasets"]:
+        out.add(("datasets",), "the `datasets:` list is empty; add at least one dataset")
     for key in data:
         if key != "datasets":
             out.add((key,), f"unknown top-level key `{key}`; the file holds only `datasets:`", at_key=True)

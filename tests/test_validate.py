@@ -288,3 +288,9 @@ def test_data_file_names_its_schema_on_the_first_line():
     first = (ROOT / "data" / "datasets.yaml").read_text(encoding="utf-8").splitlines()[0]
     assert first == "# yaml-language-server: $schema=datasets.schema.json"
     assert (ROOT / "data" / "datasets.schema.json").is_file()
+
+
+def test_empty_dataset_list_is_a_located_problem(tmp_path):
+    assert problems_for(tmp_path, "datasets: []\n") == [
+        "data/datasets.yaml:1:11: error: datasets: the `datasets:` list is empty; add at least one dataset"
+    ]

@@ -1,0 +1,201 @@
+"""The site: golden Markdown, a real strict MkDocs build of both languages, determinism, atomicity.
+
+Rewrite the golden files after an intended change with:
+    UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_site.py -k golden
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator.load import load_document
+from generator.model import Lang
+from generator.project import Project
+from generator.render import RenderInputs, exports, render_pages
+from generator.site import BuildError, BuildOptions, build_site
+from generator.validate import validate_document
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
+GOLDEN = ROOT / "tests" / "golden"
+MIRROR = ROOT.parent / "shared" / "seed-images"
+
+
+def fixture_catalog():
+    return validate_document(load_document(FIXTURE, "tests/fixtures/minimal.yaml"), FIXTURE.parent)
+
+
+def rendered_fixture() -> dict[str, str]:
+    inputs = RenderInputs(catalog=fixture_catalog())
+    out: dict[str, str] = {}
+    for lang in Lang:
+        for page in render_pages(inputs, lang, "https://example.org/" + ("" if lang is Lang.ZH else "en/")):
+            out[f"{lang.value}/{page.path}"] = page.text
+    for page in exports(inputs.catalog):
+        out[f"data/{page.path}"] = page.text
+    return out
+
+
+def test_rendered_markdown_matches_golden_files():
+    pages = rendered_fixture()
+    if os.environ.get("UPDATE_GOLDEN"):
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        for rel, text in pages.items():
+            (GOLDEN / rel).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / rel).write_text(text, encoding="utf-8")
+    expected = {p.relative_to(GOLDEN).as_posix(): p.read_text(encoding="utf-8") for p in GOLDEN.rglob("*") if p.is_file()}
+    assert sorted(pages) == sorted(expected), "pages added or removed: rerun with UPDATE_GOLDEN=1 and review"
+    for rel, text in pages.items():
+        assert text == expected[rel], f"{rel} differs from its golden file: rerun with UPDATE_GOLDEN=1 and review the diff"
+
+
+def test_rendering_is_pure_and_repeatable():
+    assert rendered_fixture() == rendered_fixture()
+
+
+def copy_project(dest: Path, data_text: str | None = None) -> Project:
+    for name in ("site_src", "data"):
+        shutil.copytree(ROOT / name, dest / name)
+    shutil.copy(ROOT / "mkdocs.yml", dest / "mkdocs.yml")
+    if data_text is not None:
+        (dest / "data" / "datasets.yaml").write_text(data_text, encoding="utf-8")
+    return Project(dest)
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The real catalogue, built once into a temporary project (offline; seed images from the mirror when present)."""
+    project = copy_project(tmp_path_factory.mktemp("project"))
+    options = BuildOptions(site_dir=project.root / "site", offline=True, sample_mirror=MIRROR if MIRROR.is_dir() else None)
+    result = build_site(project, options)
+    return project, options, result
+
+
+def test_build_writes_every_page_in_both_languages(built):
+    project, options, result = built
+    site = options.site_dir
+    catalog = validate_document(load_document(project.data_file, "data/datasets.yaml"), project.data_dir)
+    for prefix in ("", "en/"):
+        for page in ("index.html", "404.html", "compare/index.html", "tasks/index.html", "scenes/index.html",
+                     "downloads/index.html", "reference/index.html", "credits/index.html", "links/index.html",
+                     "contributing/index.html", "whats-new/index.html", "sitemap.xml", "search/search_index.json",
+                     "datasets.json", "datasets.csv", "datasets.bib", "feed.xml"):
+            assert (site / prefix / page).is_file(), f"missing {prefix}{page}"
+        for d in catalog.datasets:
+            assert (site / prefix / "datasets" / d.id / "index.html").is_file(), f"missing {prefix}datasets/{d.id}/"
+    assert result.datasets == len(catalog.datasets) == 23
+    exported = json.loads((site / "datasets.json").read_text(encoding="utf-8"))
+    assert [d["id"] for d in exported["datasets"]][:3] == ["aliproducts", "rpc", "products-10k"]
+
+
+def test_pages_are_in_their_language_with_a_switch_to_the_same_page(built):
+    _, options, _ = built
+    zh = (options.site_dir / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
+    en = (options.site_dir / "en" / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="zh' in zh and '<html lang="en"' in en
+    assert 'href="../../en/datasets/rpc/" hreflang="en"' in zh
+    assert 'href="../../../datasets/rpc/" hreflang="zh"' in en
+    assert '<link rel="alternate" hreflang="en" href="https://sku-survey.github.io/en/datasets/rpc/">' in zh
+    assert "结账" in zh and "checkout" in en.lower()
+
+
+def test_dataset_page_head_has_schema_org_dataset(built):
+    _, options, _ = built
+    html = (options.site_dir / "en" / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
+    head = html.split("</head>", 1)[0]
+    (payload,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', head, re.S)
+    data = json.loads(payload)
+    assert data["@type"] == "Dataset" and data["name"] == "RPC"
+    assert data["url"] == "https://sku-survey.github.io/en/datasets/rpc/"
+    assert data["license"] == "https://rpc-dataset.github.io/"
+    for key in ("description", "sameAs", "creator", "datePublished", "keywords", "citation", "distribution"):
+        assert data[key], key
+
+
+def test_nothing_loads_from_another_origin(built):
+    _, options, _ = built
+    for page in options.site_dir.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        for tag in re.findall(r"<(?:script|link|img|source|iframe)\b[^>]*>", html):
+            if 'rel="alternate"' in tag or 'rel="canonical"' in tag or "og:" in tag:
+                continue
+            for url in re.findall(r'(?:src|href|srcset)="([^"]*)"', tag):
+                assert not re.match(r"(?:https?:)?//", url), f"{page}: {tag}"
+        assert "fonts.googleapis" not in html and "fonts.gstatic" not in html
+
+
+def test_sample_thumbnails_are_on_pages_when_the_mirror_exists(built):
+    if not MIRROR.is_dir():
+        pytest.skip("../shared/seed-images is not here")
+    _, options, result = built
+    html = (options.site_dir / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
+    srcs = re.findall(r'<img src="([^"]+)"[^>]*width="(\d+)" height="(\d+)"', html)
+    assert srcs, "no thumbnail on the RPC page"
+    for src, _, _ in srcs:
+        assert (options.site_dir / "datasets" / "rpc" / src).resolve().is_file()
+    assert result.thumbnails_encoded + result.thumbnails_reused == 8
+
+
+def test_two_builds_are_byte_identical(built, tmp_path):
+    project, options, _ = built
+    again = BuildOptions(site_dir=tmp_path / "site2", offline=True, sample_mirror=options.sample_mirror)
+    result = build_site(project, again)
+    assert tree_digest(options.site_dir) == tree_digest(again.site_dir)
+    assert result.files_written == 0 and result.thumbnails_encoded == 0
+
+
+def run_build(project: Project, site_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "generator", "--root", str(project.root), "build", "--offline", "--site-dir", str(site_dir)],
+        capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_failed_build_leaves_the_previous_site_untouched(built, tmp_path):
+    project, options, _ = built
+    before = tree_digest(options.site_dir)
+
+    bad_data = project.data_file.read_text(encoding="utf-8").replace("value: 83739", "value: 3M", 1)
+    broken = copy_project(tmp_path / "bad-data", bad_data)
+    shutil.copytree(options.site_dir, broken.root / "site")
+    result = run_build(broken, broken.root / "site")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "datasets[1] (rpc).stats.images.value: expected a whole number ≥ 0, got '3M'" in result.stderr
+    assert "build failed at the validate stage" in result.stderr
+    assert tree_digest(broken.root / "site") == before
+
+    dead_link = copy_project(tmp_path / "bad-page")
+    (dead_link.site_src / "en" / "contributing.md").write_text("# Contributing\n\nSee [the guide](missing-page.md).\n", encoding="utf-8")
+    shutil.copytree(options.site_dir, dead_link.root / "site")
+    result = run_build(dead_link, dead_link.root / "site")
+    assert result.returncode == 1
+    assert "build failed at the mkdocs stage" in result.stderr and "missing-page.md" in result.stderr
+    assert tree_digest(dead_link.root / "site") == before
+    assert not [p for p in dead_link.root.iterdir() if p.name.startswith(".site.new-")], "temporary build folder left behind"
+
+
+def test_build_error_names_the_stage(tmp_path):
+    project = copy_project(tmp_path, "datasets: []\n")
+    with pytest.raises(BuildError) as info:
+        build_site(project, BuildOptions(site_dir=tmp_path / "site", offline=True))
+    assert info.value.stage == "validate"
+    assert not (tmp_path / "site").exists()
