@@ -110,6 +110,26 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from generator.model import Lang
+    from generator.site import BuildError, BuildOptions, serve_site
+
+    project = _project(args)
+    options = BuildOptions(
+        site_dir=project.cache_dir / "serve-site",
+        offline=args.offline,
+        sample_mirror=Path(args.sample_mirror).resolve() if args.sample_mirror else None,
+    )
+    try:
+        serve_site(project, options, Lang(args.lang), args.dev_addr, lambda line: print(line, file=sys.stderr))
+    except BuildError as err:
+        if err.problems:
+            _print_problems(err.problems, "text")
+        print(f"cannot start the preview: {err}", file=sys.stderr)
+        return EXIT_INVALID if err.stage == "validate" else EXIT_INTERNAL
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sku-survey", description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=".", help="project folder (default: the current folder)")
@@ -131,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site-dir", help="where to put the site (default: site/)")
     p.add_argument("--sample-mirror", metavar="DIR", help="use DIR/<file name of the URL> instead of fetching a sample")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("serve", help="live preview: rebuilds and refreshes the browser when the data changes")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="which language to preview (default: zh)")
+    p.add_argument("--dev-addr", default="127.0.0.1:8000", help="address to serve on (default: 127.0.0.1:8000)")
+    p.add_argument("--offline", action="store_true", help="use only cached sample images")
+    p.add_argument("--sample-mirror", metavar="DIR", help="use DIR/<file name of the URL> instead of fetching a sample")
+    p.set_defaults(func=cmd_serve)
 
     return parser
 

@@ -20,11 +20,13 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from markupsafe import escape
 
 from generator import images, links
 from generator.load import load_document
@@ -43,6 +45,7 @@ from generator.render import (
 from generator.validate import validate_document
 
 THUMBS_URL_DIR = "assets/thumbs"
+BANNER_FILE = "validation-errors.html"
 SOCIAL_URL_DIR = "assets/social"
 LANG_NAMES = {Lang.ZH: "中文", Lang.EN: "English"}
 NAV = [
@@ -300,6 +303,7 @@ def stage_docs(
     statuses: Mapping[str, LinkStatus],
     has_report: bool,
     stage_root: Path,
+    banner: str = "",
 ) -> tuple[dict[Lang, Path], int, int]:
     """Write both languages' docs folders; returns them, the page count and files changed."""
     site_url = _site_url(project)
@@ -334,6 +338,7 @@ def stage_docs(
         changed += writer.changed
     overrides = StageWriter(stage_root / "overrides")
     overrides.copy_tree(project.site_src / "overrides")
+    overrides.write(BANNER_FILE, banner)  # empty unless the live preview has an error to show
     overrides.remove_leftovers()
     return docs, pages, changed + overrides.changed
 
@@ -350,8 +355,20 @@ def swap_in(new_site: Path, site_dir: Path) -> None:
         shutil.rmtree(old)
 
 
-def build_site(project: Project, options: BuildOptions) -> BuildResult:
-    """validate -> thumbnails -> render -> mkdocs (zh, en) -> swap. See the module docstring."""
+@dataclass(frozen=True)
+class Staged:
+    """Everything MkDocs needs, written under ``stage_root``."""
+
+    catalog: Catalog
+    stage_root: Path
+    docs: Mapping[Lang, Path]
+    pages: int
+    files_written: int
+    report: images.ImageReport
+
+
+def stage(project: Project, options: BuildOptions, banner: str = "") -> Staged:
+    """validate -> thumbnails -> render into the persistent staging folder."""
     try:
         catalog = load_catalog(project)
     except LoadError as err:
@@ -375,31 +392,117 @@ def build_site(project: Project, options: BuildOptions) -> BuildResult:
 
     stage_root = project.cache_dir / "stage"
     try:
-        docs, pages, changed = stage_docs(project, catalog, report, thumbs_dir, social, statuses, has_report, stage_root)
+        docs, pages, changed = stage_docs(project, catalog, report, thumbs_dir, social, statuses, has_report, stage_root, banner)
     except OSError as err:
         raise BuildError("render", str(err)) from None
+    return Staged(catalog, stage_root, docs, pages, changed, report)
 
+
+def write_language_config(project: Project, staged: Staged, lang: Lang, site_dir: Path) -> Path:
+    config = language_config(project, lang, staged.docs[lang], site_dir, staged.stage_root / "overrides")
+    config_file = staged.stage_root / f"mkdocs.{lang.value}.yml"
+    text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+    if not config_file.exists() or config_file.read_text(encoding="utf-8") != text:
+        config_file.write_text(text, encoding="utf-8")
+    return config_file
+
+
+def build_site(project: Project, options: BuildOptions) -> BuildResult:
+    """validate -> thumbnails -> render -> mkdocs (zh, en) -> swap. See the module docstring."""
+    staged = stage(project, options)
     site_dir = options.site_dir.resolve()
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
     try:
-        with _env("SOURCE_DATE_EPOCH", _source_date_epoch(catalog)):
+        with _env("SOURCE_DATE_EPOCH", _source_date_epoch(staged.catalog)):
             for lang in Lang:
                 out = tmp if lang is Lang.ZH else tmp / "en"
-                config = language_config(project, lang, docs[lang], out, stage_root / "overrides")
-                config_file = stage_root / f"mkdocs.{lang.value}.yml"
-                config_file.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
-                run_mkdocs(config_file)
+                run_mkdocs(write_language_config(project, staged, lang, out))
         swap_in(tmp, site_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return BuildResult(
         site_dir=site_dir,
-        datasets=len(catalog.datasets),
-        pages=pages,
-        warnings=tuple(w.message for w in report.warnings),
-        thumbnails_encoded=report.encoded,
-        thumbnails_reused=report.reused,
-        files_written=changed,
+        datasets=len(staged.catalog.datasets),
+        pages=staged.pages,
+        warnings=tuple(w.message for w in staged.report.warnings),
+        thumbnails_encoded=staged.report.encoded,
+        thumbnails_reused=staged.report.reused,
+        files_written=staged.files_written,
     )
+
+
+# ---------------------------------------------------------------- live preview
+
+SERVE_POLL_SECONDS = 0.5
+
+
+def _watched_state(project: Project) -> tuple[tuple[str, int, int], ...]:
+    paths = [project.data_file, project.mkdocs_yml, *sorted(p for p in project.site_src.rglob("*") if p.is_file())]
+    out = []
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out.append((str(p), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def _problems_banner(err: BuildError) -> str:
+    lines = [str(p) for p in err.problems] or [str(err)]
+    body = "\n".join(lines)
+    return (
+        '<div class="validation-errors" role="alert"><strong>sku-survey: the data has errors; '
+        "the pages show the last valid version.</strong>\n"
+        f"<pre>{escape(body)}</pre></div>\n"
+    )
+
+
+def serve_site(
+    project: Project,
+    options: BuildOptions,
+    lang: Lang,
+    dev_addr: str,
+    report: Callable[[str], None],
+) -> None:
+    """Stage, then run ``mkdocs serve`` on one language while a thread re-stages on every edit.
+
+    A data error keeps the server running: it is reported through ``report`` (the terminal)
+    and shown in a banner on every page, over the last valid pages.
+    """
+    from mkdocs.commands.serve import serve
+
+    staged = stage(project, options)
+    config_file = write_language_config(project, staged, lang, project.cache_dir / "serve-site")
+    stop = threading.Event()
+
+    def watch() -> None:
+        state = _watched_state(project)
+        while not stop.wait(SERVE_POLL_SECONDS):
+            now = _watched_state(project)
+            if now == state:
+                continue
+            state = now
+            try:
+                result = stage(project, options)
+                report(f"rebuilt: {result.files_written} staged file(s) changed")
+            except BuildError as err:
+                for line in (str(p) for p in err.problems) or [str(err)]:
+                    report(line)
+                _write_banner(staged.stage_root, _problems_banner(err))
+
+    thread = threading.Thread(target=watch, name="sku-survey-watch", daemon=True)
+    thread.start()
+    try:
+        serve(config_file=str(config_file), livereload=True, watch_theme=True, dev_addr=dev_addr)
+    finally:
+        stop.set()
+
+
+def _write_banner(stage_root: Path, html: str) -> None:
+    target = stage_root / "overrides" / BANNER_FILE
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, target)
