@@ -130,6 +130,46 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_links(args: argparse.Namespace) -> int:
+    from generator import links
+
+    project = _project(args)
+    try:
+        config = links.CheckerConfig(offline=args.offline, allow_private=args.allow_private)
+        if args.url_file:
+            targets = links.targets_from_url_file(Path(args.url_file))
+        else:
+            path = Path(args.path).resolve() if args.path else project.data_file
+            try:
+                doc = load_document(path, project.display(path))
+                catalog = validate_document(doc, path.parent)
+            except LoadError as err:
+                _print_problems(err.problems, "text")
+                return links.EXIT_USAGE
+            items = []
+            for link in catalog_links(catalog):
+                pos = doc.position(link.path)
+                source = links.LinkSource(doc.display, pos.line, pos.column, link.role, link.dataset_id)
+                items.append((link.url, source, link.expect))
+            pages = sorted(p for p in project.site_src.rglob("*.md") if p.is_file())
+            items += links.targets_from_markdown(project.root, pages)
+            targets = links.dedupe_targets(items)
+        cache_path = Path(args.cache) if args.cache else project.cache_dir / "links" / "cache.json"
+        cache = links.LinkCache.load(cache_path)
+    except (links.LinkConfigError, links.LinkCacheError, OSError) as err:
+        print(f"sku-survey links: {err}", file=sys.stderr)
+        return links.EXIT_USAGE
+    run = links.check_links(targets, config, cache, progress=sys.stderr.isatty())
+    if not args.offline:
+        cache.save(cache_path)
+    if not args.url_file and not args.offline:
+        # the site shows each link's status from the latest full report
+        project.link_report.parent.mkdir(parents=True, exist_ok=True)
+        project.link_report.write_text(links.format_report(run, "json"), encoding="utf-8")
+    sys.stdout.write(links.format_report(run, args.format))
+    return links.EXIT_BROKEN if run.failed() else links.EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sku-survey", description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=".", help="project folder (default: the current folder)")
@@ -151,6 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site-dir", help="where to put the site (default: site/)")
     p.add_argument("--sample-mirror", metavar="DIR", help="use DIR/<file name of the URL> instead of fetching a sample")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("links", help="check every external link of the data and the hand-written pages")
+    p.add_argument("path", nargs="?", help="the YAML file whose links to check (default: data/datasets.yaml)")
+    p.add_argument("--url-file", metavar="FILE", help="check the URLs listed in FILE (one a line) instead")
+    p.add_argument("--offline", action="store_true", help="check nothing: every link is reported as skipped")
+    p.add_argument("--format", choices=["text", "json", "markdown", "github"], default="text")
+    p.add_argument("--cache", metavar="FILE", help="link history file (default: .cache/links/cache.json)")
+    p.add_argument("--allow-private", action="store_true", help="also check hosts on private, loopback or link-local addresses")
+    p.set_defaults(func=cmd_links)
 
     p = sub.add_parser("serve", help="live preview: rebuilds and refreshes the browser when the data changes")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="which language to preview (default: zh)")
