@@ -170,6 +170,40 @@ def cmd_links(args: argparse.Namespace) -> int:
     return links.EXIT_BROKEN if run.failed() else links.EXIT_OK
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    import datetime
+
+    from generator.scaffold import append_entry, existing_ids, skeleton
+
+    project = _project(args)
+    try:
+        # the one place the clock is read: the date the contributor adds the entry
+        text = skeleton(args.id, datetime.date.today(), taken=existing_ids(project.data_file))
+        if args.write:
+            append_entry(project.data_file, text)
+            print(f"appended a skeleton for {args.id!r} to {project.display(project.data_file)}; "
+                  "fill every ~ and run `sku-survey validate`")
+        else:
+            sys.stdout.write(text)
+    except ValueError as err:
+        print(f"sku-survey new: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def cmd_changelog(args: argparse.Namespace) -> int:
+    from generator.changelog import ChangelogError, changelog, format_changelog
+
+    project = _project(args)
+    try:
+        log = changelog(project.root, args.rev1, args.rev2)
+    except ChangelogError as err:
+        print(f"sku-survey changelog: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    sys.stdout.write(format_changelog(log, args.format))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sku-survey", description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=".", help="project folder (default: the current folder)")
@@ -200,6 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", metavar="FILE", help="link history file (default: .cache/links/cache.json)")
     p.add_argument("--allow-private", action="store_true", help="also check hosts on private, loopback or link-local addresses")
     p.set_defaults(func=cmd_links)
+
+    p = sub.add_parser("new", help="print (or append with --write) a commented skeleton entry for a new dataset")
+    p.add_argument("id", help="the new dataset's slug, e.g. my-dataset")
+    p.add_argument("--write", action="store_true", help="append it to data/datasets.yaml")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("changelog", help="datasets, figures and links changed between two git revisions")
+    p.add_argument("rev1")
+    p.add_argument("rev2", nargs="?", help="default: the working tree")
+    p.add_argument("--format", choices=["text", "markdown"], default="text")
+    p.set_defaults(func=cmd_changelog)
 
     p = sub.add_parser("serve", help="live preview: rebuilds and refreshes the browser when the data changes")
     p.add_argument("--lang", choices=["zh", "en"], default="zh", help="which language to preview (default: zh)")
