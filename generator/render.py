@@ -288,7 +288,8 @@ def chart_svg(catalog: Catalog, lang: Lang) -> str:
     if missing:
         desc_items.append(f"{t('chart_missing', lang)}: {', '.join(d.name for d in missing)}")
     out = [
-        f'<svg class="landscape" viewBox="0 0 {width} {height}" role="img" aria-labelledby="chart-title-{lang} chart-desc-{lang}" xmlns="http://www.w3.org/2000/svg">',
+        f'<svg class="landscape" viewBox="0 0 {width} {height}" role="group" aria-labelledby="chart-title-{lang} chart-desc-{lang}" xmlns="http://www.w3.org/2000/svg">',
+        # a group, not an image: the marks are links, which an img role would hide
         f'<title id="chart-title-{lang}">{escape(title)}</title>',
         f'<desc id="chart-desc-{lang}">{escape("; ".join(desc_items))}</desc>',
         f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" class="plot"/>',
