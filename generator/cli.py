@@ -154,6 +154,12 @@ def cmd_links(args: argparse.Namespace) -> int:
             pages = sorted(p for p in project.site_src.rglob("*.md") if p.is_file())
             items += links.targets_from_markdown(project.root, pages)
             targets = links.dedupe_targets(items)
+            if args.only:
+                # keep the YAML positions and expected statuses of the listed URLs
+                listed = links.targets_from_url_file(Path(args.only))
+                known = {t.url for t in targets}
+                wanted = {t.url for t in listed}
+                targets = [t for t in targets if t.url in wanted] + [t for t in listed if t.url not in known]
         cache_path = Path(args.cache) if args.cache else project.cache_dir / "links" / "cache.json"
         cache = links.LinkCache.load(cache_path)
     except (links.LinkConfigError, links.LinkCacheError, OSError) as err:
@@ -229,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("links", help="check every external link of the data and the hand-written pages")
     p.add_argument("path", nargs="?", help="the YAML file whose links to check (default: data/datasets.yaml)")
     p.add_argument("--url-file", metavar="FILE", help="check the URLs listed in FILE (one a line) instead")
+    p.add_argument("--only", metavar="FILE", help="check only the catalogue's links listed in FILE, reported at their YAML lines")
     p.add_argument("--offline", action="store_true", help="check nothing: every link is reported as skipped")
     p.add_argument("--format", choices=["text", "json", "markdown", "github"], default="text")
     p.add_argument("--cache", metavar="FILE", help="link history file (default: .cache/links/cache.json)")

@@ -103,7 +103,7 @@ def test_pull_request_workflow_checks_only_the_links_it_adds():
     assert "data/datasets.yaml" in listing["run"]
     assert listing["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
     check = step_running(workflow, "sku-survey links")
-    assert check["run"].strip() == 'sku-survey links --url-file "$URL_FILE" --format github'
+    assert check["run"].strip() == 'sku-survey links --only "$URL_FILE" --format github'
     assert check["if"] == "steps.changed.outputs.count != '0'"
 
 
