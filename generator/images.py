@@ -46,7 +46,6 @@ import math
 import os
 import re
 import struct
-import sys
 import tempfile
 import time
 import unicodedata
@@ -61,6 +60,8 @@ import PIL
 import requests
 import urllib3
 from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+
+from generator.progress import ProgressBar
 
 MiB = 1024 * 1024
 
@@ -230,7 +231,7 @@ def make_thumbnails(
     if unsafe:
         raise ValueError(f"dataset ids become file names and must be slugs; got {unsafe}")
 
-    bar = _Progress(len(samples), enabled=progress and sys.stderr.isatty())
+    bar = ProgressBar("thumbnails", len(samples), enabled=progress)
     warnings: dict[tuple[str, int], list[str]] = {k: [] for k in keys}
     thumbnails: dict[tuple[str, int], Thumbnail] = {}
     try:
@@ -764,7 +765,7 @@ def _same_bytes(path: Path, data: bytes) -> bool:
         return False
 
 
-def _run(jobs: list[_Job], workers: int | None, bar: _Progress) -> list[tuple[_Job, _Outcome]]:
+def _run(jobs: list[_Job], workers: int | None, bar: ProgressBar) -> list[tuple[_Job, _Outcome]]:
     count = min(workers or os.cpu_count() or 1, len(jobs))
     if count <= 1:
         done = []
@@ -815,32 +816,6 @@ def _read_manifest(cache_dir: Path, job: _Job, out_dir: Path) -> Thumbnail | Non
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # missing or unreadable: encode again
-
-
-class _Progress:
-    """A one-line bar on stderr, only when asked for and stderr is a terminal."""
-
-    WIDTH = 30
-
-    def __init__(self, total: int, *, enabled: bool) -> None:
-        self.total, self.done, self.enabled = total, 0, enabled and total > 0
-        self._draw()
-
-    def advance(self) -> None:
-        self.done += 1
-        self._draw()
-
-    def _draw(self) -> None:
-        if self.enabled:
-            filled = self.WIDTH * self.done // self.total
-            bar = "#" * filled + "." * (self.WIDTH - filled)
-            sys.stderr.write(f"\rthumbnails {self.done:>{len(str(self.total))}}/{self.total} [{bar}]")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
 
 
 # --------------------------------------------------------------------------- social card

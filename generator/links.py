@@ -71,7 +71,6 @@ import queue
 import random
 import re
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -86,11 +85,13 @@ from http import HTTPStatus
 from http.client import IncompleteRead, RemoteDisconnected
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, TextIO
+from typing import Literal
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+
+from generator.progress import ProgressBar
 from urllib3.exceptions import NameResolutionError, ProtocolError, ReadTimeoutError
 
 from generator.problems import LoadError, Problem
@@ -1252,37 +1253,13 @@ def _work(gate: _HostGate, resolver: _Resolver, config: CheckerConfig, out: queu
             out.put(checker.check(target, held_host=host))
 
 
-class _Progress:
-    """A one-line bar on stderr, only when asked for and stderr is a terminal."""
-
-    def __init__(self, total: int, enabled: bool, stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stderr
-        self._enabled = enabled and total > 0 and self._stream.isatty()
-        self._total = total
-        self._done = 0
-        self._problems = 0
-        self._last = 0.0
-
-    def advance(self, result: LinkResult) -> None:
-        self._done += 1
-        if result.verdict not in SUCCESS_VERDICTS and not result.expected:
-            self._problems += 1
-        now = time.monotonic()
-        if self._enabled and (now - self._last >= 0.1 or self._done == self._total):
-            self._last = now
-            width = 30
-            filled = width * self._done // self._total
-            bar = "#" * filled + "-" * (width - filled)
-            self._stream.write(f"\rlinks [{bar}] {self._done}/{self._total}  {self._problems} need attention")
-            self._stream.flush()
-
-    def close(self) -> None:
-        if self._enabled:
-            self._stream.write("\n")
-            self._stream.flush()
+def _advance(bar: ProgressBar, problems: list[int], result: LinkResult) -> None:
+    if result.verdict not in SUCCESS_VERDICTS and not result.expected:
+        problems[0] += 1
+    bar.advance(f"{problems[0]} need attention")
 
 
-def _check_fresh(targets: Sequence[LinkTarget], config: CheckerConfig, progress: _Progress) -> dict[str, LinkResult]:
+def _check_fresh(targets: Sequence[LinkTarget], config: CheckerConfig, progress: ProgressBar) -> dict[str, LinkResult]:
     if not targets:
         return {}
     gate = _HostGate(config)
@@ -1291,6 +1268,7 @@ def _check_fresh(targets: Sequence[LinkTarget], config: CheckerConfig, progress:
     out: queue.SimpleQueue[LinkResult] = queue.SimpleQueue()
     resolver = _Resolver()
     results: dict[str, LinkResult] = {}
+    problems = [0]
     workers = min(config.workers, len(targets))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="linkcheck") as pool:
         futures = [pool.submit(_work, gate, resolver, config, out) for _ in range(workers)]
@@ -1304,7 +1282,7 @@ def _check_fresh(targets: Sequence[LinkTarget], config: CheckerConfig, progress:
                             future.result()  # a worker that crashed re-raises here
                     continue
                 results[result.url] = result
-                progress.advance(result)
+                _advance(progress, problems, result)
         finally:
             gate.drop_pending()
             progress.close()
@@ -1350,7 +1328,7 @@ def check_links(
             found = cache.reusable(target, config.cache_ttl)
             if found is not None:
                 reused[target.url] = found
-    bar = _Progress(len(ordered) - len(reused), progress)
+    bar = ProgressBar("links", len(ordered) - len(reused), enabled=progress)
     fresh = _check_fresh([t for t in ordered if t.url not in reused], config, bar)
     results: list[LinkResult] = []
     for target in ordered:

@@ -35,7 +35,6 @@ from generator.problems import LoadError, Problem
 from generator.project import Project
 from generator.render import (
     LinkStatus,
-    RenderedPage,
     RenderInputs,
     ThumbImage,
     exports,
