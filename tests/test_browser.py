@@ -30,7 +30,6 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = REPO / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
-SEED_IMAGES = REPO.parent / "shared" / "seed-images"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless",
@@ -99,7 +98,7 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Path) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("project")
     shutil.copytree(REPO / "data", root / "data")
     shutil.copytree(REPO / "site_src", root / "site_src")
@@ -107,7 +106,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     project = Project(root)
     build_site(
         project,
-        BuildOptions(site_dir=root / "site", offline=True, sample_mirror=SEED_IMAGES if SEED_IMAGES.is_dir() else None),
+        BuildOptions(site_dir=root / "site", offline=True, sample_mirror=sample_mirror),
     )
     handler = functools.partial(_SiteHandler, directory=str(root / "site"))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -28,7 +28,6 @@ from generator.validate import validate_document
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
 GOLDEN = ROOT / "tests" / "golden"
-MIRROR = ROOT.parent / "shared" / "seed-images"
 
 
 def fixture_catalog():
@@ -81,10 +80,10 @@ def tree_digest(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The real catalogue, built once into a temporary project (offline; seed images from the mirror when present)."""
+def built(tmp_path_factory, sample_mirror):
+    """The real catalogue, built once into a temporary project (offline; sample images from the mirror)."""
     project = copy_project(tmp_path_factory.mktemp("project"))
-    options = BuildOptions(site_dir=project.root / "site", offline=True, sample_mirror=MIRROR if MIRROR.is_dir() else None)
+    options = BuildOptions(site_dir=project.root / "site", offline=True, sample_mirror=sample_mirror)
     result = build_site(project, options)
     return project, options, result
 
@@ -146,9 +145,7 @@ def test_nothing_loads_from_another_origin(built):
         assert "fonts.googleapis" not in html and "fonts.gstatic" not in html
 
 
-def test_sample_thumbnails_are_on_pages_when_the_mirror_exists(built):
-    if not MIRROR.is_dir():
-        pytest.skip("../shared/seed-images is not here")
+def test_sample_thumbnails_are_on_pages(built):
     _, options, result = built
     html = (options.site_dir / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
     srcs = re.findall(r'<img src="([^"]+)"[^>]*width="(\d+)" height="(\d+)"', html)
