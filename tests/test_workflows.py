@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from gitrepo import git
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
@@ -105,19 +107,6 @@ def test_pull_request_workflow_checks_only_the_links_it_adds():
     check = step_running(workflow, "sku-survey links")
     assert check["run"].strip() == 'sku-survey links --only "$URL_FILE" --format github'
     assert check["if"] == "steps.changed.outputs.count != '0'"
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Test",
-        "GIT_AUTHOR_EMAIL": "test@example.org",
-        "GIT_COMMITTER_NAME": "Test",
-        "GIT_COMMITTER_EMAIL": "test@example.org",
-    }
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env, check=True).stdout
 
 
 def run_listing_step(tmp_path: Path, head_text: str) -> tuple[list[str], dict[str, str]]:
