@@ -222,6 +222,16 @@ def test_invalid_utf8_is_located(tmp_path):
     assert msg == f"data/datasets.yaml:{line_of(MINIMAL, 'name: Alpha')}:13: error: the file is not valid UTF-8 (byte 0xff); save it as UTF-8"
 
 
+def test_control_character_is_located_after_chinese_text(tmp_path):
+    # the column counts characters, not UTF-8 bytes, even with Chinese text before it
+    text = MINIMAL.replace("name: Alpha", "name: 阿尔法\x07Alpha", 1)
+    (msg,) = problems_for(tmp_path, text)
+    assert msg == (
+        f"data/datasets.yaml:{line_of(MINIMAL, 'name: Alpha')}:14: error: YAML syntax error: "
+        "the file contains a control character YAML does not allow (U+0007); delete it"
+    )
+
+
 def test_byte_order_mark_is_accepted(tmp_path):
     catalog = valid(tmp_path, "\ufeff" + MINIMAL)
     assert len(catalog.datasets) == 2
