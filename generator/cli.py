@@ -107,6 +107,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         f"(zh at /, en at /en/); thumbnails {result.thumbnails_encoded} encoded, {result.thumbnails_reused} reused; "
         f"{result.files_written} staged files changed"
     )
+    if args.timings:
+        wall, cpu = result.times.wall, result.times.cpu
+        width = max(map(len, wall))
+        for name, seconds in wall.items():
+            print(f"  {name:<{width}}  {seconds:7.2f} s  ({cpu[name]:.2f} s CPU)", file=sys.stderr)
+        print(f"  {'total':<{width}}  {sum(wall.values()):7.2f} s  ({sum(cpu.values()):.2f} s CPU)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -230,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offline", action="store_true", help="use only cached sample images; touch no network")
     p.add_argument("--site-dir", help="where to put the site (default: site/)")
     p.add_argument("--sample-mirror", metavar="DIR", help="use DIR/<file name of the URL> instead of fetching a sample")
+    p.add_argument("--timings", action="store_true", help="print the wall and CPU seconds of each stage")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("links", help="check every external link of the data and the hand-written pages")

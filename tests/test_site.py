@@ -155,6 +155,27 @@ def test_sample_thumbnails_are_on_pages(built):
     assert result.thumbnails_encoded + result.thumbnails_reused == 8
 
 
+def test_dataset_page_has_a_1200x630_preview_card(built):
+    from PIL import Image
+
+    _, options, _ = built
+    for prefix in ("", "en/"):
+        html = (options.site_dir / prefix / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
+        (url,) = re.findall(r'<meta property="og:image" content="([^"]+)"', html)
+        assert re.findall(r'<meta name="twitter:image" content="([^"]+)"', html) == [url]
+        path = url.removeprefix("https://sku-survey.github.io/")
+        with Image.open(options.site_dir / path) as card:
+            assert card.format == "JPEG" and card.size == (1200, 630)
+
+
+def test_build_records_the_time_of_every_stage(built):
+    _, _, result = built
+    stages = ["load", "validate", "thumbnails", "social cards", "render", "mkdocs zh", "mkdocs en", "swap in"]
+    assert list(result.times.wall) == stages and list(result.times.cpu) == stages
+    assert all(seconds >= 0 for seconds in result.times.wall.values())
+    assert result.times.wall["mkdocs zh"] > 0
+
+
 def test_two_builds_are_byte_identical(built, tmp_path):
     project, options, _ = built
     again = BuildOptions(site_dir=tmp_path / "site2", offline=True, sample_mirror=options.sample_mirror)
@@ -168,6 +189,19 @@ def run_build(project: Project, site_dir: Path) -> subprocess.CompletedProcess[s
         [sys.executable, "-m", "generator", "--root", str(project.root), "build", "--offline", "--site-dir", str(site_dir)],
         capture_output=True, text=True, timeout=300,
     )
+
+
+def test_build_command_prints_stage_times_on_request(built, tmp_path):
+    project, _, _ = built
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", "--root", str(project.root), "build", "--offline",
+         "--site-dir", str(tmp_path / "site"), "--timings"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = re.findall(r"^  (\S.*?)\s+(\d+\.\d\d) s  \((\d+\.\d\d) s CPU\)$", done.stderr, re.M)
+    assert [name for name, _, _ in rows] == ["load", "validate", "thumbnails", "social cards", "render",
+                                             "mkdocs zh", "mkdocs en", "swap in", "total"]
 
 
 def test_failed_build_leaves_the_previous_site_untouched(built, tmp_path):
