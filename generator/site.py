@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
 import resource
@@ -41,12 +42,13 @@ from generator.render import (
     ThumbImage,
     exports,
     format_count,
-    render_pages,
+    plan_pages,
 )
 from generator.validate import validate_document
 
 THUMBS_URL_DIR = "assets/thumbs"
 BANNER_FILE = "validation-errors.html"
+PAGE_KEYS_FILE = "page-keys.{lang}.json"  # beside the staged docs folders, not in them
 SOCIAL_URL_DIR = "assets/social"
 # JPEG: the card is mostly a photo; as PNG it was 3.4x larger and 7x slower to encode
 SOCIAL_CARD_SUFFIX = ".jpg"
@@ -133,10 +135,20 @@ class StageWriter:
         self.written: set[str] = set()
         self.changed = 0
 
-    def write(self, rel: str, data: bytes | str) -> None:
+    def _claim(self, rel: str) -> None:
         if rel in self.written:
             raise BuildError("render", f"{rel} would be written twice (two pages share a path)")
         self.written.add(rel)
+
+    def keep(self, rel: str) -> bool:
+        """Claim ``rel`` as it is, unread; False (nothing claimed) when it is not there."""
+        if not (self.root / rel).is_file():
+            return False
+        self._claim(rel)
+        return True
+
+    def write(self, rel: str, data: bytes | str) -> None:
+        self._claim(rel)
         raw = data.encode("utf-8") if isinstance(data, str) else data
         target = self.root / rel
         try:
@@ -354,9 +366,19 @@ def stage_docs(
         writer = StageWriter(root)
         writer.copy_tree(project.site_src / lang.value)
         writer.copy_tree(project.site_src / "assets", "assets/")
-        for page in render_pages(inputs, lang, site_url if lang is Lang.ZH else site_url + "en/"):
-            writer.write(page.path, page.text)
+        # Pages whose key is the one recorded when their file was written are kept unread.
+        # The record goes before any write and comes back after the last, so a failed
+        # run leaves none and the next one renders everything.
+        keys_file = stage_root / PAGE_KEYS_FILE.format(lang=lang.value)
+        previous = _read_page_keys(keys_file)
+        keys_file.unlink(missing_ok=True)
+        keys: dict[str, str] = {}
+        for page in plan_pages(inputs, lang, site_url if lang is Lang.ZH else site_url + "en/"):
+            keys[page.path] = page.key
             pages += page.path.endswith(".md")
+            if previous.get(page.path) == page.key and writer.keep(page.path):
+                continue
+            writer.write(page.path, page.render())
         for page in shared_exports:
             writer.write(page.path, page.text)
         for thumb in report.thumbnails.values():
@@ -365,6 +387,7 @@ def stage_docs(
         for dataset_id, path in social.items():
             writer.copy(f"{SOCIAL_URL_DIR}/{dataset_id}{SOCIAL_CARD_SUFFIX}", path)
         writer.remove_leftovers()
+        _write_atomic(keys_file, json.dumps(keys, indent=0, sort_keys=True))
         docs[lang] = root
         changed += writer.changed
     overrides = StageWriter(stage_root / "overrides")
@@ -372,6 +395,14 @@ def stage_docs(
     overrides.write(BANNER_FILE, banner)  # empty unless the live preview has an error to show
     overrides.remove_leftovers()
     return docs, pages, changed + overrides.changed
+
+
+def _read_page_keys(path: Path) -> dict[str, str]:
+    try:
+        keys = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # no record (or a damaged one): render every page
+    return keys if isinstance(keys, dict) else {}
 
 
 def swap_in(new_site: Path, site_dir: Path) -> None:
@@ -546,7 +577,10 @@ def serve_site(
 
 
 def _write_banner(stage_root: Path, html: str) -> None:
-    target = stage_root / "overrides" / BANNER_FILE
+    _write_atomic(stage_root / "overrides" / BANNER_FILE, html)
+
+
+def _write_atomic(target: Path, text: str) -> None:
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, target)

@@ -21,8 +21,8 @@ import pytest
 from generator.load import load_document
 from generator.model import Lang
 from generator.project import Project
-from generator.render import RenderInputs, exports, render_pages
-from generator.site import BuildError, BuildOptions, build_site
+from generator.render import RenderInputs, exports, plan_pages, render_pages
+from generator.site import BuildError, BuildOptions, build_site, stage
 from generator.validate import validate_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +60,21 @@ def test_rendered_markdown_matches_golden_files():
 
 def test_rendering_is_pure_and_repeatable():
     assert rendered_fixture() == rendered_fixture()
+
+
+def test_page_keys_change_only_where_the_page_would():
+    catalog = fixture_catalog()
+    before = {p.path: p.key for p in plan_pages(RenderInputs(catalog=catalog), Lang.EN)}
+    assert before == {p.path: p.key for p in plan_pages(RenderInputs(catalog=catalog), Lang.EN)}
+
+    alpha, beta = catalog.datasets
+    text = beta.description.model_copy(update={"en": beta.description.en + " One more sentence."})
+    edited = catalog.model_copy(update={"datasets": (alpha, beta.model_copy(update={"description": text}))})
+    after = {p.path: p.key for p in plan_pages(RenderInputs(catalog=edited), Lang.EN)}
+    differ = {path for path in before if before[path] != after[path]}
+    # beta's own page and the catalogue-wide pages; alpha's page shows only beta's name and summary
+    assert "datasets/beta.md" in differ and "compare.md" in differ
+    assert "datasets/alpha.md" not in differ and "reference.md" not in differ
 
 
 def copy_project(dest: Path, data_text: str | None = None) -> Project:
@@ -182,6 +197,27 @@ def test_two_builds_are_byte_identical(built, tmp_path):
     result = build_site(project, again)
     assert tree_digest(options.site_dir) == tree_digest(again.site_dir)
     assert result.files_written == 0 and result.thumbnails_encoded == 0
+
+
+def test_an_edit_re_renders_only_the_pages_it_changes_and_matches_a_full_render(tmp_path, sample_mirror):
+    project = copy_project(tmp_path / "edited")
+    options = BuildOptions(site_dir=tmp_path / "site", offline=True, sample_mirror=sample_mirror)
+    stage_root = stage(project, options).stage_root
+    before = {p: p.stat().st_mtime_ns for p in stage_root.rglob("*.md")}
+
+    # RPC's name shows on the pages that list it as related; its description only on its own
+    text = project.data_file.read_text(encoding="utf-8")
+    assert text.count("\n    name: RPC\n") == 1
+    project.data_file.write_text(text.replace("\n    name: RPC\n", "\n    name: RPC renamed\n"), encoding="utf-8")
+    stage(project, options)
+    changed = {p.relative_to(stage_root).as_posix() for p, mtime in before.items() if p.stat().st_mtime_ns != mtime}
+    listing_rpc = {p.relative_to(stage_root).as_posix() for p in before if "](rpc.md)" in p.read_text(encoding="utf-8")}
+    catalogue_wide = {f"{lang}/{page}" for lang in ("zh", "en") for page in ("index.md", "compare.md", "tasks.md", "scenes.md", "credits.md", "links.md", "whats-new.md")}
+    assert listing_rpc and changed == {"zh/datasets/rpc.md", "en/datasets/rpc.md"} | listing_rpc | catalogue_wide
+
+    fresh = copy_project(tmp_path / "fresh", project.data_file.read_text(encoding="utf-8"))
+    stage(fresh, options)
+    assert tree_digest(fresh.cache_dir / "stage") == tree_digest(stage_root)
 
 
 def run_build(project: Project, site_dir: Path) -> subprocess.CompletedProcess[str]:
