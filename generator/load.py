@@ -11,7 +11,12 @@ Duplicate keys, explicit tags and unbounded alias expansion are refused.
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import os
 import re
+import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -89,8 +94,8 @@ class Document:
     path: Path
     display: str  # how messages name the file, e.g. "data/datasets.yaml"
     data: Any
-    values: dict[YamlPath, Position] = field(default_factory=dict)
-    keys: dict[YamlPath, Position] = field(default_factory=dict)
+    values: Mapping[YamlPath, Position] = field(default_factory=dict)
+    keys: Mapping[YamlPath, Position] = field(default_factory=dict)
 
     def position(self, path: YamlPath) -> Position:
         """The position of ``path``, or of its nearest existing ancestor."""
@@ -200,8 +205,12 @@ def _fmt(path: YamlPath) -> str:
     return out
 
 
-def load_document(path: Path, display: str | None = None) -> Document:
-    """Read and parse ``path``; raise ``LoadError`` with located problems on any failure."""
+def load_document(path: Path, display: str | None = None, cache: Path | None = None) -> Document:
+    """Read and parse ``path``; raise ``LoadError`` with located problems on any failure.
+
+    With ``cache`` (a file of this module's own), datasets whose text is unchanged since the
+    last load are not parsed again; the result is the same either way.
+    """
     display = display or str(path)
     try:
         size = path.stat().st_size
@@ -212,10 +221,14 @@ def load_document(path: Path, display: str | None = None) -> Document:
         raw = path.read_bytes()
     except OSError as err:
         raise LoadError([Problem(display, 0, 0, "", f"cannot read the file: {err.strerror or err}")]) from None
+    if cache is not None:
+        doc = _parse_by_dataset(raw, path, display, cache)
+        if doc is not None:
+            return doc
     return parse_document(raw, path, display)
 
 
-def parse_document(raw: bytes, path: Path, display: str) -> Document:
+def _text(raw: bytes, display: str) -> str:
     text = _decode(raw, display)
     bad = _DISALLOWED_CHARACTER.search(text)
     if bad:
@@ -224,6 +237,11 @@ def parse_document(raw: bytes, path: Path, display: str) -> Document:
         column = len(before) - (before.rfind("\n") + 1) + 1
         message = f"the file contains a control character YAML does not allow (U+{ord(bad.group()):04X}); delete it"
         raise LoadError([Problem(display, line, column, "", f"YAML syntax error: {message}")])
+    return text
+
+
+def parse_document(raw: bytes, path: Path, display: str) -> Document:
+    text = _text(raw, display)
     loader: _CatalogLoader | None = None
     try:
         try:
@@ -259,3 +277,161 @@ def parse_document(raw: bytes, path: Path, display: str) -> Document:
 
 def format_path(path: YamlPath) -> str:
     return _fmt(path)
+
+
+# ---------------------------------------------------------------- loading dataset by dataset
+#
+# A rebuild after an edit to one dataset of a thousand would spend most of its time parsing
+# the 999 it did not touch. So a file of the usual shape (comments, `datasets:`, then one
+# block-sequence item per dataset) is cut at the lines where an item starts, and each
+# item's text is parsed on its own, or taken from the cache when that text was seen before.
+# Anything unusual (another shape, a YAML error, a problem of any kind, a structure that
+# crosses a cut, which always leaves an unclosed quote or bracket behind) sends the whole
+# file through ``parse_document`` instead, so messages and results never depend on the
+# cache. tests/test_validate_fuzz.py checks that both ways agree.
+
+# marshal, not pickle: the cache holds only plain values, which it reads about 4x faster;
+# its format may change with Python's version, which is therefore part of the cache's
+_CACHE_FORMAT = ("sku-survey items 1", sys.version_info[:2])
+_DATASETS_KEY = re.compile(r"datasets:[ \t]*(?:#.*)?")
+_ITEM_START = re.compile(r"-(?:[ \t]|$)")
+_OTHER_LINE_BREAKS = re.compile("[\r\x85\u2028\u2029]")
+
+# One item parsed alone: (data, value positions, key positions, node count), with paths
+# relative to the item and (line, column) tuples whose lines count from its first line.
+_RelPositions = dict[YamlPath, tuple[int, int]]
+_Item = tuple[Any, _RelPositions, _RelPositions, int]
+
+
+class _Unusual(Exception):
+    """The dataset-by-dataset way does not apply; parse the whole file."""
+
+
+class _ItemPositions(Mapping[YamlPath, Position]):
+    """The positions of a file loaded item by item, each resolved when asked (most never are)."""
+
+    def __init__(self, top: dict[YamlPath, Position], items: list[tuple[int, _RelPositions]]) -> None:
+        self._top = top
+        self._items = items  # (line offset, positions relative to the item)
+
+    def __getitem__(self, path: YamlPath) -> Position:
+        if len(path) >= 2 and path[0] == "datasets" and type(path[1]) is int and 0 <= path[1] < len(self._items):
+            offset, relative = self._items[path[1]]
+            line, column = relative[path[2:]]
+            return Position(line + offset, column)
+        return self._top[path]
+
+    def __iter__(self) -> Iterator[YamlPath]:
+        yield from self._top
+        for index, (_, relative) in enumerate(self._items):
+            for rel in relative:
+                yield ("datasets", index, *rel)
+
+    def __len__(self) -> int:
+        return len(self._top) + sum(len(relative) for _, relative in self._items)
+
+
+def _parse_by_dataset(raw: bytes, path: Path, display: str, cache_file: Path) -> Document | None:
+    text = _text(raw, display)
+    if _OTHER_LINE_BREAKS.search(text):
+        return None
+    try:
+        key_line, indent, items = _cut(text.split("\n"))
+        cached = _read_items(cache_file)
+        used: dict[str, _Item] = {}
+        values: list[tuple[int, _RelPositions]] = []
+        keys: list[tuple[int, _RelPositions]] = []
+        data: list[Any] = []
+        nodes = 2  # the top mapping and the sequence
+        for first, item_text in items:
+            digest = hashlib.sha256(item_text.encode("utf-8")).hexdigest()
+            item = used.get(digest) or cached.get(digest) or _parse_item(item_text)
+            used[digest] = item
+            item_data, item_values, item_keys, item_nodes = item
+            nodes += item_nodes
+            if nodes > MAX_NODES:
+                raise _Unusual
+            data.append(item_data)
+            values.append((first, item_values))
+            keys.append((first, item_keys))
+    except _Unusual:
+        return None
+    if used.keys() != cached.keys():
+        _write_items(cache_file, used)
+    top_line = Position(key_line + 1, 1)
+    first_dash = Position(items[0][0] + 1, indent + 1)
+    return Document(
+        path=path,
+        display=display,
+        data={"datasets": data},
+        values=_ItemPositions({(): top_line, ("datasets",): first_dash}, values),
+        keys=_ItemPositions({("datasets",): top_line}, keys),
+    )
+
+
+def _cut(lines: list[str]) -> tuple[int, int, list[tuple[int, str]]]:
+    """The index of the `datasets:` line, the items' indent and each item's (first line index, text)."""
+    n = 0
+    while n < len(lines) and _is_blank_or_comment(lines[n]):
+        n += 1
+    if n == len(lines) or not _DATASETS_KEY.fullmatch(lines[n]):
+        raise _Unusual
+    key_line = n
+    n += 1
+    while n < len(lines) and _is_blank_or_comment(lines[n]):
+        n += 1
+    if n == len(lines):
+        raise _Unusual
+    indent = lines[n][: len(lines[n]) - len(lines[n].lstrip(" "))]
+    starts = []
+    for i in range(n, len(lines)):
+        line = lines[i]
+        if line.startswith(indent) and _ITEM_START.match(line, len(indent)):
+            starts.append(i)
+        elif not line.startswith(indent) and not _is_blank_or_comment(line):
+            raise _Unusual  # something less indented than the items: not this shape
+    if not starts or starts[0] != n:
+        raise _Unusual
+    ends = starts[1:] + [len(lines)]
+    return key_line, len(indent), [(s, "\n".join(lines[s:e])) for s, e in zip(starts, ends)]
+
+
+def _is_blank_or_comment(line: str) -> bool:
+    stripped = line.strip(" \t")
+    return not stripped or stripped.startswith("#")
+
+
+def _parse_item(item_text: str) -> _Item:
+    loader = _CatalogLoader(item_text)
+    try:
+        node = loader.get_single_node()
+        if not isinstance(node, SequenceNode) or len(node.value) != 1:
+            raise _Unusual
+        walker = _Walker("")
+        walker.walk(node.value[0], (), depth=2)  # as deep as it sits in the whole file
+        if walker.problems:
+            raise _Unusual
+        data = loader.construct_document(node)[0]
+    except (yaml.YAMLError, LoadError):
+        raise _Unusual from None
+    finally:
+        loader.dispose()
+    return (data, {k: tuple(v) for k, v in walker.values.items()}, {k: tuple(v) for k, v in walker.keys.items()}, walker.count)
+
+
+def _read_items(cache_file: Path) -> dict[str, _Item]:
+    try:
+        fmt, items = marshal.loads(cache_file.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}  # no cache, or one this version cannot read: parse everything
+    return items if fmt == _CACHE_FORMAT and isinstance(items, dict) else {}
+
+
+def _write_items(cache_file: Path, items: dict[str, _Item]) -> None:
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(f".{cache_file.name}.tmp")
+        tmp.write_bytes(marshal.dumps((_CACHE_FORMAT, items)))
+        os.replace(tmp, cache_file)
+    except (OSError, ValueError):
+        pass  # a cache that cannot be written (or a value marshal cannot hold) only costs time

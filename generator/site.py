@@ -435,7 +435,7 @@ def stage(project: Project, options: BuildOptions, banner: str = "", times: Stag
     times = times if times is not None else StageTimes()
     try:
         with times.measure("load"):
-            doc = load_document(project.data_file, project.display(project.data_file))
+            doc = load_document(project.data_file, project.display(project.data_file), project.cache_dir / "load" / "items.marshal")
         with times.measure("validate"):
             catalog = validate_document(doc, project.data_dir)
     except LoadError as err:

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.load import parse_document
+from generator.load import Document, load_document, parse_document
 from generator.model import Catalog
 from generator.problems import LoadError
 from generator.validate import validate_document
@@ -62,9 +62,7 @@ mutation = st.tuples(
 )
 
 
-@FUZZ
-@given(st.lists(mutation, min_size=1, max_size=4))
-def test_mutations_of_the_real_file_never_crash(mutations):
+def mutated(mutations: list[tuple[str, int, str]]) -> bytes:
     lines = list(REAL)
     for kind, pos, text in mutations:
         i = pos % len(lines)
@@ -84,4 +82,54 @@ def test_mutations_of_the_real_file_never_crash(mutations):
             lines[i] = lines[i][:k] + (text[:1] or ":") + lines[i][k + 1 :]
         else:
             lines[i] = lines[i].rstrip("\n") + text + "\n"
-    outcome("".join(lines).encode("utf-8", "surrogatepass"))
+    return "".join(lines).encode("utf-8", "surrogatepass")
+
+
+@FUZZ
+@given(st.lists(mutation, min_size=1, max_size=4))
+def test_mutations_of_the_real_file_never_crash(mutations):
+    outcome(mutated(mutations))
+
+
+def loaded(path: Path, cache: Path | None) -> Document | list[str]:
+    try:
+        return load_document(path, "data/datasets.yaml", cache)
+    except LoadError as err:
+        return [str(p) for p in err.problems]
+
+
+@FUZZ
+@given(st.lists(mutation, min_size=1, max_size=4), st.lists(mutation, min_size=1, max_size=4))
+def test_loading_dataset_by_dataset_with_a_cache_gives_what_a_whole_parse_gives(tmp_path_factory, first, second):
+    folder = tmp_path_factory.mktemp("load")
+    path, cache = folder / "datasets.yaml", folder / "items.marshal"
+    for raw in (mutated(first), mutated(first), mutated(first + second)):  # cold, warm, after an edit
+        path.write_bytes(raw)
+        whole, by_item = loaded(path, None), loaded(path, cache)
+        if isinstance(whole, list):
+            assert by_item == whole
+        else:
+            assert isinstance(by_item, Document)
+            assert (by_item.data, dict(by_item.values), dict(by_item.keys)) == (whole.data, whole.values, whole.keys)
+
+
+def test_the_real_file_loads_dataset_by_dataset_and_an_edit_reparses_one(tmp_path, monkeypatch):
+    from generator import load
+
+    path, cache = tmp_path / "datasets.yaml", tmp_path / "items.marshal"
+    path.write_text("".join(REAL), encoding="utf-8")
+    whole = load_document(path, "data/datasets.yaml")
+    parsed: list[str] = []
+    parse_item = load._parse_item
+    monkeypatch.setattr(load, "_parse_item", lambda text: parsed.append(text) or parse_item(text))
+
+    cold = load_document(path, "data/datasets.yaml", cache)
+    assert len(parsed) == len(whole.data["datasets"]) and cache.is_file()
+    parsed.clear()
+    assert load_document(path, "data/datasets.yaml", cache).data == whole.data and parsed == []
+
+    path.write_text("".join(REAL).replace("\n    name: RPC\n", "\n    name: RPC edited\n"), encoding="utf-8")
+    edited = load_document(path, "data/datasets.yaml", cache)
+    assert len(parsed) == 1 and "name: RPC edited" in parsed[0]
+    assert edited.data["datasets"][1]["name"] == "RPC edited"
+    assert dict(cold.values) == whole.values and edited.position(("datasets", 1, "name")) == whole.position(("datasets", 1, "name"))
