@@ -186,7 +186,9 @@ def _startup() -> None:
 
 
 def _mtimes(root: Path) -> dict[str, int]:
-    return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+    """Modification times of the files in ``root``'s folders (for the stage: the docs folders
+    MkDocs reads, not the build's own records beside them)."""
+    return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in root.glob("*/**/*") if p.is_file()}
 
 
 def _edit_one(project: Project, data: dict[str, Any]) -> str:
@@ -313,6 +315,8 @@ ROWS: list[tuple[str, Callable[[dict[str, Any], dict[str, float]], float]]] = [
     ("per dataset, total warm (ms)", lambda r, d: 1000 * d["total warm"] / r["size"]),
     ("  same, in CPU ms", lambda r, d: 1000 * _derived(r, "cpu")["total warm"] / r["size"]),
     ("one-dataset edit: generator", lambda r, d: d["generator edit"]),
+    ("  of which load", _stage("load edit")),
+    ("  of which render + stage", _stage("render edit")),
     ("  generator, cold caches", lambda r, d: d["generator cold"]),
     ("  edit / cold generator (%)", lambda r, d: 100 * d["edit / cold"]),
     ("  edit / cold generator w/o images (%)", lambda r, d: 100 * d["edit / cold w/o images"]),

@@ -107,6 +107,24 @@ class RenderInputs:
         """Once for both languages."""
         return related(self.catalog)
 
+    @cached_property
+    def dataset_keys(self) -> dict[str, str]:
+        """Per dataset, a fingerprint of what its pages show of it, in either language: its
+        data, its samples' thumbnails, its preview card and its links' statuses."""
+        statuses: dict[str, list[str]] = defaultdict(list)
+        for link in catalog_links(self.catalog):
+            if link.url in self.links:
+                statuses[link.dataset_id].append(f"{link.url} {self.links[link.url]!r}")
+        return {
+            d.id: _key(
+                d.model_dump_json(),
+                repr([self.thumbs.get((d.id, i)) for i in range(len(d.samples))]),
+                self.social.get(d.id, ""),
+                *statuses[d.id],
+            )
+            for d in self.catalog.datasets
+        }
+
 
 # ---------------------------------------------------------------- formatting
 
@@ -565,18 +583,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     rel = inputs.related_datasets
     pages: list[PlannedPage] = []
 
-    # What each page is made from, as text: the data of a dataset, what its page shows of
-    # its samples' thumbnails, its preview card and its links' statuses, and the rest.
-    data = {d.id: d.model_dump_json() for d in datasets}
-    statuses: dict[str, list[str]] = defaultdict(list)
-    for link in catalog_links(catalog):
-        if link.url in inputs.links:
-            statuses[link.dataset_id].append(f"{link.url} {inputs.links[link.url]!r}")
-    own = {
-        d.id: _key(data[d.id], repr([inputs.thumbs.get((d.id, i)) for i in range(len(d.samples))]),
-                   inputs.social.get(d.id, ""), *statuses[d.id])
-        for d in datasets
-    }
+    own = inputs.dataset_keys
     base = (_renderer_version(), lang.value, site_url, str(inputs.has_link_report))
     # catalogue-wide pages show a little of everything, so any change re-renders them
     everything = _key(*base, *own.values(), *inputs.links, *map(repr, inputs.links.values()))

@@ -164,6 +164,11 @@ class StageWriter:
     def copy(self, rel: str, source: Path) -> None:
         self.write(rel, source.read_bytes())
 
+    def copy_named_by_content(self, rel: str, source: Path) -> None:
+        """Copy a file whose name carries a hash of what it is made from: one already there is the same."""
+        if not self.keep(rel):
+            self.copy(rel, source)
+
     def copy_tree(self, source: Path, prefix: str = "") -> None:
         if not source.is_dir():
             return
@@ -172,14 +177,15 @@ class StageWriter:
                 self.copy(prefix + path.relative_to(source).as_posix(), path)
 
     def remove_leftovers(self) -> None:
-        if not self.root.exists():
-            return
-        for path in sorted(self.root.rglob("*"), reverse=True):
-            rel = path.relative_to(self.root).as_posix()
-            if path.is_file() and rel not in self.written:
-                path.unlink()
-            elif path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
+        # os.walk, not Path.rglob: this visits every staged file on every build
+        for folder, subfolders, files in os.walk(self.root, topdown=False):
+            rel_folder = os.path.relpath(folder, self.root).replace(os.sep, "/")
+            prefix = "" if rel_folder == "." else rel_folder + "/"
+            for name in files:
+                if prefix + name not in self.written:
+                    os.unlink(os.path.join(folder, name))
+            if prefix and not os.listdir(folder):
+                os.rmdir(folder)
 
 
 # ---------------------------------------------------------------- stages
@@ -354,7 +360,7 @@ def stage_docs(
         catalog=catalog,
         thumbs={k: _thumb_view(v) for k, v in report.thumbnails.items()},
         links=statuses,
-        social={k: f"{SOCIAL_URL_DIR}/{k}{SOCIAL_CARD_SUFFIX}" for k in social},
+        social={k: f"{SOCIAL_URL_DIR}/{path.name}" for k, path in social.items()},
         has_link_report=has_report,
     )
     docs: dict[Lang, Path] = {}
@@ -383,9 +389,9 @@ def stage_docs(
             writer.write(page.path, page.text)
         for thumb in report.thumbnails.values():
             for f in (*thumb.webp, *thumb.jpeg):
-                writer.copy(f"{THUMBS_URL_DIR}/{f.name}", thumbs_dir / f.name)
-        for dataset_id, path in social.items():
-            writer.copy(f"{SOCIAL_URL_DIR}/{dataset_id}{SOCIAL_CARD_SUFFIX}", path)
+                writer.copy_named_by_content(f"{THUMBS_URL_DIR}/{f.name}", thumbs_dir / f.name)
+        for path in social.values():
+            writer.copy_named_by_content(f"{SOCIAL_URL_DIR}/{path.name}", path)
         writer.remove_leftovers()
         _write_atomic(keys_file, json.dumps(keys, indent=0, sort_keys=True))
         docs[lang] = root
