@@ -290,9 +290,9 @@ def format_path(path: YamlPath) -> str:
 # file through ``parse_document`` instead, so messages and results never depend on the
 # cache. tests/test_validate_fuzz.py checks that both ways agree.
 
-# marshal, not pickle: the cache holds only plain values, which it reads about 4x faster;
-# its format may change with Python's version, which is therefore part of the cache's
-_CACHE_FORMAT = ("sku-survey items 1", sys.version_info[:2])
+# marshal, not pickle: the cache holds only plain values, which it reads about 4x faster.
+# What a cached item means depends on this module, PyYAML and (for marshal's format) Python.
+_CACHE_FORMAT = (hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), yaml.__version__, sys.version_info[:2])
 _DATASETS_KEY = re.compile(r"datasets:[ \t]*(?:#.*)?")
 _ITEM_START = re.compile(r"-(?:[ \t]|$)")
 _OTHER_LINE_BREAKS = re.compile("[\r\x85\u2028\u2029]")

@@ -559,10 +559,12 @@ def _context(inputs: RenderInputs, lang: Lang) -> dict[str, Any]:
 
 @cache
 def _renderer_version() -> str:
-    """Part of every page key: a change to the templates or to this module re-renders everything."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
-    for path in sorted(TEMPLATES.iterdir()):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    """Part of every page key: any change to the generator's code or templates (labels live in
+    model.py, wording in strings.yaml) re-renders everything."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted([*package.glob("*.py"), *(p for p in TEMPLATES.rglob("*") if p.is_file())]):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

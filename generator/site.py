@@ -178,7 +178,7 @@ class StageWriter:
 
     def remove_leftovers(self) -> None:
         # os.walk, not Path.rglob: this visits every staged file on every build
-        for folder, subfolders, files in os.walk(self.root, topdown=False):
+        for folder, _, files in os.walk(self.root, topdown=False):
             rel_folder = os.path.relpath(folder, self.root).replace(os.sep, "/")
             prefix = "" if rel_folder == "." else rel_folder + "/"
             for name in files:
@@ -436,9 +436,9 @@ class Staged:
     times: StageTimes
 
 
-def stage(project: Project, options: BuildOptions, banner: str = "", times: StageTimes | None = None) -> Staged:
+def stage(project: Project, options: BuildOptions, banner: str = "") -> Staged:
     """load -> validate -> thumbnails -> social cards -> render into the persistent staging folder."""
-    times = times if times is not None else StageTimes()
+    times = StageTimes()
     try:
         with times.measure("load"):
             doc = load_document(project.data_file, project.display(project.data_file), project.cache_dir / "load" / "items.marshal")
