@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
@@ -104,6 +105,23 @@ class StageTimes:
         finally:
             self.wall[stage] = time.perf_counter() - start
             self.cpu[stage] = _cpu_seconds() - cpu
+
+
+# A build makes millions of small, mostly acyclic objects (YAML values, models, template
+# output). At Python's default thresholds the cyclic collector walks the whole heap every
+# few thousand allocations, which took a third of a one-edit rebuild at 1,000 datasets.
+# Like mypy's build, ask for a young-generation collection every 200,000 allocations.
+GC_THRESHOLDS = (200_000, 30, 30)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    old = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _cpu_seconds() -> float:
@@ -438,6 +456,11 @@ class Staged:
 
 def stage(project: Project, options: BuildOptions, banner: str = "") -> Staged:
     """load -> validate -> thumbnails -> social cards -> render into the persistent staging folder."""
+    with _fewer_collections():
+        return _stage(project, options, banner)
+
+
+def _stage(project: Project, options: BuildOptions, banner: str) -> Staged:
     times = StageTimes()
     try:
         with times.measure("load"):
@@ -485,6 +508,11 @@ def write_language_config(project: Project, staged: Staged, lang: Lang, site_dir
 
 def build_site(project: Project, options: BuildOptions) -> BuildResult:
     """validate -> thumbnails -> render -> mkdocs (zh, en) -> swap. See the module docstring."""
+    with _fewer_collections():
+        return _build_site(project, options)
+
+
+def _build_site(project: Project, options: BuildOptions) -> BuildResult:
     staged = stage(project, options)
     times = staged.times
     site_dir = options.site_dir.resolve()

@@ -227,6 +227,15 @@ def run_build(project: Project, site_dir: Path) -> subprocess.CompletedProcess[s
     )
 
 
+def test_staging_restores_the_garbage_collector_thresholds(built):
+    import gc
+
+    project, options, _ = built
+    before = gc.get_threshold()
+    stage(project, options)
+    assert gc.get_threshold() == before
+
+
 def test_build_command_prints_stage_times_on_request(built, tmp_path):
     project, _, _ = built
     done = subprocess.run(
