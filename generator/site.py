@@ -209,11 +209,6 @@ class StageWriter:
 # ---------------------------------------------------------------- stages
 
 
-def load_catalog(project: Project) -> Catalog:
-    doc = load_document(project.data_file, project.display(project.data_file))
-    return validate_document(doc, project.data_dir)
-
-
 def _samples(project: Project, catalog: Catalog) -> list[images.SampleSource]:
     out = []
     for d in catalog.datasets:

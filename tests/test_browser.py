@@ -20,10 +20,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from generator.cli import load_catalog
 from generator.model import Lang
 from generator.project import Project
 from generator.render import bibtex_for, t
-from generator.site import BuildOptions, build_site, load_catalog
+from generator.site import BuildOptions, build_site
 
 pytestmark = pytest.mark.browser
 
