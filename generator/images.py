@@ -46,7 +46,6 @@ import math
 import os
 import re
 import struct
-import tempfile
 import time
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -61,6 +60,7 @@ import requests
 import urllib3
 from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
+from generator.files import write_atomic
 from generator.progress import ProgressBar
 
 MiB = 1024 * 1024
@@ -105,7 +105,6 @@ DOWNLOADS_DIR = "downloads"
 MANIFESTS_DIR = "thumbnails"
 NAME_HASH_LENGTH = 8
 SAFE_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # the catalogue's slug rule
-FILE_MODE = 0o644  # mkstemp makes 0600 files; the site is served to everyone
 IMAGE_EXTENSIONS = {"webp": "webp", "jpeg": "jpg"}
 
 CARD_SIZE = (1200, 630)
@@ -523,21 +522,8 @@ def _read_cache(cache_dir: Path, url: str) -> _CacheEntry | None:
 def _write_cache(cache_dir: Path, url: str, body: bytes, etag: str | None, last_modified: str | None) -> None:
     body_path, meta_path = _cache_files(cache_dir, url)
     meta = {"url": url, "sha256": hashlib.sha256(body).hexdigest(), "etag": etag, "last_modified": last_modified}
-    _write_atomic(body_path, body)
-    _write_atomic(meta_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder, so a crash never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(body_path, body)
+    write_atomic(meta_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
 
 
 # --------------------------------------------------------------------------- decoding
@@ -754,7 +740,7 @@ def _save(job: _Job, im: Image.Image, fmt: Literal["webp", "jpeg"]) -> ImageFile
     name = f"{job.dataset_id}-{job.index}-{im.width}w.{digest}.{IMAGE_EXTENSIONS[fmt]}"
     path = job.out_dir / name
     if not _same_bytes(path, data):  # keeps the mtime of an identical file
-        _write_atomic(path, data)
+        write_atomic(path, data)
     return ImageFile(name=name, width=im.width, height=im.height, format=fmt)
 
 
@@ -793,7 +779,7 @@ def _manifest_path(cache_dir: Path, job: _Job) -> Path:
 def _write_manifest(cache_dir: Path, job: _Job, thumbnail: Thumbnail) -> None:
     files = {f.name: (job.out_dir / f.name).stat().st_size for f in thumbnail.webp + thumbnail.jpeg}
     record = {"key": job.key, "thumbnail": dataclasses.asdict(thumbnail), "sizes": files}
-    _write_atomic(_manifest_path(cache_dir, job), (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+    write_atomic(_manifest_path(cache_dir, job), (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
 
 
 def _read_manifest(cache_dir: Path, job: _Job, out_dir: Path) -> Thumbnail | None:
@@ -869,7 +855,7 @@ def make_social_card(title: str, figures: Sequence[str], thumbnail: Path | None,
         card.save(buffer, "JPEG", quality=CARD_JPEG_QUALITY, optimize=True, progressive=True)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     if not _same_bytes(out_path, buffer.getvalue()):
-        _write_atomic(out_path, buffer.getvalue())
+        write_atomic(out_path, buffer.getvalue())
 
 
 def _fit_title(draw: ImageDraw.ImageDraw, title: str, width: int) -> tuple[ImageFont.FreeTypeFont, list[str]]:

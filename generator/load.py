@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -24,6 +23,7 @@ from typing import Any, NamedTuple
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from generator.files import write_atomic
 from generator.problems import LoadError, Problem
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -221,11 +221,12 @@ def load_document(path: Path, display: str | None = None, cache: Path | None = N
         raw = path.read_bytes()
     except OSError as err:
         raise LoadError([Problem(display, 0, 0, "", f"cannot read the file: {err.strerror or err}")]) from None
+    text = _text(raw, display)
     if cache is not None:
-        doc = _parse_by_dataset(raw, path, display, cache)
+        doc = _parse_by_dataset(text, path, display, cache)
         if doc is not None:
             return doc
-    return parse_document(raw, path, display)
+    return _parse_text(text, path, display)
 
 
 def _text(raw: bytes, display: str) -> str:
@@ -241,7 +242,10 @@ def _text(raw: bytes, display: str) -> str:
 
 
 def parse_document(raw: bytes, path: Path, display: str) -> Document:
-    text = _text(raw, display)
+    return _parse_text(_text(raw, display), path, display)
+
+
+def _parse_text(text: str, path: Path, display: str) -> Document:
     loader: _CatalogLoader | None = None
     try:
         try:
@@ -331,8 +335,7 @@ class _ItemPositions(Mapping[YamlPath, Position]):
         return len(self._top) + sum(len(relative) for _, relative in self._items)
 
 
-def _parse_by_dataset(raw: bytes, path: Path, display: str, cache_file: Path) -> Document | None:
-    text = _text(raw, display)
+def _parse_by_dataset(text: str, path: Path, display: str, cache_file: Path) -> Document | None:
     if _OTHER_LINE_BREAKS.search(text):
         return None
     try:
@@ -430,8 +433,6 @@ def _read_items(cache_file: Path) -> dict[str, _Item]:
 def _write_items(cache_file: Path, items: dict[str, _Item]) -> None:
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_name(f".{cache_file.name}.tmp")
-        tmp.write_bytes(marshal.dumps((_CACHE_FORMAT, items)))
-        os.replace(tmp, cache_file)
+        write_atomic(cache_file, marshal.dumps((_CACHE_FORMAT, items)))
     except (OSError, ValueError):
         pass  # a cache that cannot be written (or a value marshal cannot hold) only costs time

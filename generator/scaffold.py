@@ -14,13 +14,12 @@ already used, or when the data file cannot take the entry.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Collection
 from pathlib import Path
 
 import jinja2
 
+from generator.files import write_atomic
 from generator.load import parse_document
 from generator.model import SLUG_RE, Access, Confidence, Qualifier, Scene, SkuLevel, Task
 from generator.problems import LoadError
@@ -87,7 +86,7 @@ def append_entry(path: Path, text: str) -> None:
         after = None
     if _ids(after) != _ids(before) | new:
         raise ValueError(f"{path}: the entry would not land in the `datasets:` list; check the file's last lines")
-    _write_atomically(path, joined)
+    write_atomic(path, joined.encode("utf-8"), mode=path.stat().st_mode & 0o777, durable=True)
 
 
 def _check_id(dataset_id: str, taken: Collection[str]) -> None:
@@ -121,16 +120,3 @@ def _ids(data: object) -> frozenset[str]:
     return frozenset(item["id"] for item in items if isinstance(item, dict) and isinstance(item.get("id"), str))
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    # a crash mid-write must leave the old file, never half of the new one
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

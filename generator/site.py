@@ -33,6 +33,7 @@ import yaml
 from markupsafe import escape
 
 from generator import images, links
+from generator.files import write_atomic
 from generator.load import load_document
 from generator.model import Catalog, Lang
 from generator.problems import LoadError, Problem
@@ -174,9 +175,7 @@ class StageWriter:
                 return
         except OSError:
             target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(raw)
-        os.replace(tmp, target)
+        write_atomic(target, raw)
         self.changed += 1
 
     def copy(self, rel: str, source: Path) -> None:
@@ -406,7 +405,7 @@ def stage_docs(
         for path in social.values():
             writer.copy_named_by_content(f"{SOCIAL_URL_DIR}/{path.name}", path)
         writer.remove_leftovers()
-        _write_atomic(keys_file, json.dumps(keys, indent=0, sort_keys=True))
+        write_atomic(keys_file, json.dumps(keys, indent=0, sort_keys=True).encode("utf-8"))
         docs[lang] = root
         changed += writer.changed
     overrides = StageWriter(stage_root / "overrides")
@@ -606,10 +605,4 @@ def serve_site(
 
 
 def _write_banner(stage_root: Path, html: str) -> None:
-    _write_atomic(stage_root / "overrides" / BANNER_FILE, html)
-
-
-def _write_atomic(target: Path, text: str) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, target)
+    write_atomic(stage_root / "overrides" / BANNER_FILE, html.encode("utf-8"))
