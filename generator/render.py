@@ -28,6 +28,7 @@ from markupsafe import Markup, escape
 from generator.load import parse_document
 from generator.model import (
     ACCESS_LABELS,
+    RESULT_SOURCE_KIND_LABELS,
     SCENE_LABELS,
     SKU_LEVEL_LABELS,
     TASK_LABELS,
@@ -38,6 +39,8 @@ from generator.model import (
     Licence,
     Paper,
     Qualifier,
+    Result,
+    ResultUnit,
     Scene,
     Task,
     Text,
@@ -176,6 +179,12 @@ def licence_text(lic: Licence, lang: Lang) -> str:
 def licence_key(lic: Licence) -> str:
     """Filter value of a licence: the SPDX id, 'custom' or 'unknown'."""
     return lic.spdx or ("custom" if lic.terms else "unknown")
+
+
+def result_value(result: Result) -> str:
+    """86.69 -> '86.69%', a ratio as written (0.492): the number as its source printed it."""
+    number = f"{result.value:g}"
+    return number + "%" if result.unit is ResultUnit.PERCENT else number
 
 
 def sort_value(fig: Figure | None) -> str:
@@ -551,6 +560,8 @@ def _context(inputs: RenderInputs, lang: Lang) -> dict[str, Any]:
         "SCENE_LABELS": SCENE_LABELS,
         "ACCESS_LABELS": ACCESS_LABELS,
         "SKU_LEVEL_LABELS": SKU_LEVEL_LABELS,
+        "RESULT_SOURCE_KIND_LABELS": RESULT_SOURCE_KIND_LABELS,
+        "result_value": result_value,
         "thumbs": inputs.thumbs,
         "link_status": inputs.links,
         "has_link_report": inputs.has_link_report,

@@ -111,6 +111,9 @@ def _message(err: dict[str, Any], model_at: type[BaseModel] | None) -> tuple[str
     if kind in ("int_type", "int_parsing", "int_from_float"):
         extra = "; write the whole number without separators or units" if isinstance(value, str) else ""
         return f"expected a whole number ≥ 0, got {_show(value)}{extra}", False
+    if kind in ("float_type", "float_parsing"):
+        extra = "; write the number without its unit and give the unit in `unit:`" if isinstance(value, str) else ""
+        return f"expected a number ≥ 0, got {_show(value)}{extra}", False
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         bounds = {"greater_than_equal": "≥", "less_than_equal": "≤", "greater_than": ">", "less_than": "<"}
         limit = next(iter(ctx.values())) if ctx else "?"
