@@ -28,6 +28,7 @@ from markupsafe import Markup, escape
 from generator.load import parse_document
 from generator.model import (
     ACCESS_LABELS,
+    Access,
     RESULT_SOURCE_KIND_LABELS,
     SCENE_LABELS,
     SKU_LEVEL_LABELS,
@@ -42,6 +43,7 @@ from generator.model import (
     Result,
     ResultUnit,
     Scene,
+    SkuLevel,
     Task,
     Text,
     catalog_json_schema,
@@ -622,7 +624,14 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     )
     years = sorted({d.year for d in datasets}, reverse=True)
     licences = sorted({licence_key(d.licence) for d in datasets})
-    plan("compare.md.j2", "compare.md", {"title": t("compare", lang)}, everything, datasets=datasets, years=years, licences=licences)
+    # a filter offers only values some dataset has: an option that empties the table is a dead end
+    options = {
+        "tasks": [x for x in Task if any(x in d.tasks for d in datasets)],
+        "scenes": [x for x in Scene if any(x in d.scenes for d in datasets)],
+        "sku_levels": [x for x in SkuLevel if any(d.sku_level.level is x for d in datasets)],
+        "accesses": [x for x in Access if any(d.access is x for d in datasets)],
+    }
+    plan("compare.md.j2", "compare.md", {"title": t("compare", lang)}, everything, datasets=datasets, years=years, licences=licences, **options)
     by_task = [(task, [d for d in datasets if task in d.tasks]) for task in Task]
     by_scene = [(scene, [d for d in datasets if scene in d.scenes]) for scene in Scene]
     plan("browse.md.j2", "tasks.md", {"title": t("by_task", lang)}, everything, heading=t("by_task", lang), groups=[(TASK_LABELS[k], v, k) for k, v in by_task])

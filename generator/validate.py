@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from generator.load import Document, YamlPath
-from generator.model import Catalog, Dataset, Text
+from generator.model import Access, Catalog, Dataset, Text
 from generator.problems import LoadError, Problem
 
 _QUOTED = re.compile(r"'([^']*)'")
@@ -253,6 +253,17 @@ def _cross_checks(out: _Collector, raw: list[Any], valid: list[tuple[int, Datase
                     )
                 else:
                     seen[sol.rank] = k
+        if d.access is Access.UNKNOWN:
+            # a confirmed public download is a fact about access: "unknown" would be a guess
+            for j, link in enumerate(d.links.downloads):
+                if link.verified:
+                    line = out.doc.position(base + ("links", "downloads", j, "url")).line
+                    out.add(
+                        base + ("access",),
+                        f"access is 'unknown' but links.downloads[{j}] (line {line}, {link.url}) is a confirmed download; "
+                        "write how it is obtained (open, registration or application), or mark that link `verified: false`",
+                    )
+                    break
         stats = d.stats
         parts = list(stats.splits.values())
         if (

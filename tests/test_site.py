@@ -58,6 +58,18 @@ def test_rendered_markdown_matches_golden_files():
         assert text == expected[rel], f"{rel} differs from its golden file: rerun with UPDATE_GOLDEN=1 and review the diff"
 
 
+def test_compare_filters_offer_only_values_some_dataset_has():
+    page = rendered_fixture()["en/compare.md"]
+    rows = re.findall(r"<tr data-id=[^>]*>", page)
+    assert rows
+    for name in ("task", "scene", "sku", "licence", "access", "year"):
+        (select,) = re.findall(rf'<select name="{name}">(.*?)</select>', page)
+        values = [v for v in re.findall(r'<option value="([^"]*)"', select) if v]
+        assert values, name
+        for value in values:
+            assert any(re.search(rf'data-{name}="(?:[^"]* )?{re.escape(value)}(?: [^"]*)?"', row) for row in rows), (name, value)
+
+
 def test_rendering_is_pure_and_repeatable():
     assert rendered_fixture() == rendered_fixture()
 

@@ -334,3 +334,16 @@ def test_best_result_compares_only_the_first_results_metric_and_split(tmp_path):
     best = alpha.best_result()
     # 0.802 (a ratio) beats 71.5 %; the top-5 error of 3.1 % is another metric and never competes
     assert best is not None and best.method == "Better <b>method</b>" and best.percent == pytest.approx(80.2)
+
+
+def test_confirmed_download_with_unknown_access_is_located_at_access(tmp_path):
+    text = MINIMAL.replace("    access: registration\n", "    access: unknown\n", 1)
+    (msg,) = problems_for(tmp_path, text)
+    assert msg == (
+        f"data/datasets.yaml:{line_of(text, 'access: unknown')}:13: error: datasets[1] (beta).access: access is 'unknown' "
+        f"but links.downloads[0] (line {line_of(text, 'beta/download')}, https://example.org/beta/download) is a confirmed "
+        "download; write how it is obtained (open, registration or application), or mark that link `verified: false`"
+    )
+    # an unconfirmed address does not tell how the data is obtained
+    unconfirmed = text.replace("          expect: [403]\n", "          expect: [403]\n          verified: false\n", 1)
+    assert valid(tmp_path, unconfirmed).datasets[1].access == "unknown"
