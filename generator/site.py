@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from generator import images, links
 from generator.files import write_atomic
@@ -228,8 +228,9 @@ def _thumb_view(thumb: images.Thumbnail) -> ThumbImage:
     return ThumbImage(
         width=thumb.width,
         height=thumb.height,
-        webp=tuple((f"{THUMBS_URL_DIR}/{f.name}", f.width) for f in thumb.webp),
-        jpeg=tuple((f"{THUMBS_URL_DIR}/{f.name}", f.width) for f in thumb.jpeg),
+        # names the image stage made from a dataset slug, a width and a hash: markup-safe
+        webp=tuple((Markup(f"{THUMBS_URL_DIR}/{f.name}"), f.width) for f in thumb.webp),
+        jpeg=tuple((Markup(f"{THUMBS_URL_DIR}/{f.name}"), f.width) for f in thumb.jpeg),
     )
 
 
