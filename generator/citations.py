@@ -39,7 +39,7 @@ GBT_MAX_AUTHORS = 3
 
 def gbt_name(author: Author) -> str:
     """``Xiu-Shen Wei`` -> ``WEI X S``; ``魏秀参`` stays ``魏秀参``."""
-    if author.script is Script.HAN:
+    if author.script is Script.HAN or author.corporate:
         return str(author)
     family = author.family.upper()
     if not author.given:
@@ -99,10 +99,13 @@ def gbt7714(paper: Paper, cited: _dt.date) -> str:
         where = f"{_place_publisher(paper)}, {paper.year}" + (f": {pages}" if pages else "")
         return f"{head}[D]. {_end(where)}{doi}"
     if kind in (PaperKind.PREPRINT, PaperKind.WEB_PAGE, PaperKind.CHALLENGE):
+        # "Place: Publisher, year(updated)[cited]"; without a publisher the standard's own
+        # examples give only "(updated)[cited]", or "[cited]"
         publisher = paper.publisher or ("arXiv" if paper.arxiv else None)
-        where = f"{publisher}, {paper.year}" if publisher else str(paper.year)
-        if paper.place and publisher:
-            where = f"{paper.place}: {where}"
+        where = ""
+        if publisher:
+            where = f"{paper.place}: {publisher}" if paper.place else publisher
+            where += f", {paper.year}"
         dates = (f"({paper.updated.isoformat()})" if paper.updated else "") + f"[{cited.isoformat()}]"
         return f"{head}[EB/OL]. {where}{dates}. {paper.online_url}.{doi}"
     # not typed: say only what is known, as "other" ([Z])
@@ -169,12 +172,12 @@ _AND = re.compile(r"\band\b", re.IGNORECASE)
 def bibtex_name(author: Author) -> str:
     """``Family, Given``: the form BibTeX cannot split wrongly (particles, compound names)."""
     family = bibtex_value(author.family)
-    if " " in family:
+    if " " in family or "," in family or family.casefold() in ("and", "others"):
         family = "{" + family + "}"  # one family name, not a "von" part and a last name
     if not author.given:
         return family
     given = bibtex_value(author.given)
-    if _AND.search(given):
+    if _AND.search(given) or "," in given:
         given = "{" + given + "}"  # a word "and" would split the list into two names
     return f"{family}, {given}"
 

@@ -129,18 +129,19 @@ def licence_urls(lic: Licence) -> list[str]:
 
 
 _NOTE = re.compile(r"\s*\([^()]*\)\s*$")
-_NOT_A_NAME = re.compile(r"\b(?:not verified|unverified|affiliations not)\b", re.I)
+_NOT_A_NAME = re.compile(r"\b(?:not verified|unverified)\b", re.I)
 
 
 def organisation_name(text: str) -> str | None:
     """An organisation's name without the editorial note the data may add in brackets; None when
-    the text is a note and not a name ("Not verified (…)")."""
-    if _NOT_A_NAME.match(text) or text.lower().startswith(("unverified", "not verified")):
+    the data says the attribution is not verified ("ETH Zurich (not verified)", "Not verified
+    (…)"): a creator is stated only when it is known."""
+    if _NOT_A_NAME.search(text):
         return None
     name = text
     while _NOTE.search(name):
         name = _NOTE.sub("", name)
-    return None if not name or _NOT_A_NAME.search(name) else name
+    return name or None
 
 
 def person(author: Author) -> dict[str, Any]:
@@ -334,6 +335,8 @@ def catalogue_croissant(datasets: Sequence[Dataset], files: Sequence[ExportFile]
         "description": CATALOGUE_DESCRIPTION,
         "url": site_url,
         "sameAs": [f"{site_url}en/"],
+        # the newest entry's date: what changes when the catalogue does (no clock)
+        "dateModified": max(d.added for d in datasets).isoformat(),
         "keywords": ["SKU", "retail", "product recognition", "dataset survey"],
         "inLanguage": ["en", "zh"],
         "isLiveDataset": False,

@@ -327,11 +327,14 @@ class Author(Model):
         description="latin or han; leave out to have it read from the name",
         examples=["han"],
     )
+    corporate: Bool = Field(False, description="true when the author is an organisation (its name goes in `family`, written as is)")
 
     @model_validator(mode="before")
     @classmethod
     def _from_text(cls, value: Any) -> Any:
         if isinstance(value, str):
+            if value.strip().casefold() in ET_AL:
+                return {"family": value}  # reported by the name check, with the fix
             return _parse_name(value)
         if isinstance(value, dict) and "script" not in value and isinstance(value.get("family"), str):
             return {**value, "script": script_of(value["family"] + str(value.get("given") or "")).value}
@@ -346,12 +349,12 @@ class Author(Model):
             raise ValueError(
                 f"{value!r} is not an author's name; to say the list is incomplete, end it and write `more_authors: true`"
             )
-        if any(ch in value for ch in "\n\r\t") or "," in value:
-            raise ValueError(f"expected one name on one line without commas, got {value!r}")
+        if any(ch in value for ch in "\n\r\t"):
+            raise ValueError(f"expected a name on one line, got {value!r}")
         return value
 
     def __str__(self) -> str:
-        if self.given is None:
+        if self.given is None or self.corporate:
             return self.family
         if self.script is Script.HAN:
             return self.family + self.given
@@ -362,6 +365,10 @@ def _parse_name(text: str) -> dict[str, str] | str:
     name = " ".join(text.split())
     if not name:
         return text  # the field check reports the empty name
+    if name.count(",") == 1:  # "Wei, Xiu-Shen": BibTeX's own order
+        family, given = (part.strip() for part in name.split(","))
+        if family and given:
+            return {"family": family, "given": given, "script": script_of(name).value}
     if script_of(name) is Script.HAN:
         compact = name.replace(" ", "")
         if len(compact) == 1:
@@ -406,7 +413,8 @@ class Paper(Model):
     pages: Str | None = Field(None, description="Pages or article number", examples=["440-455"])
     publisher: Str | None = Field(None, description="Publisher (for a thesis: the university)", examples=["Springer"])
     place: Str | None = Field(None, description="Place of publication (the publisher's city)", examples=["Cham"])
-    year: Year
+    # wider than a dataset's release year: a reference may be older than any dataset here
+    year: Annotated[int, Strict(), Field(ge=1900, le=MAX_YEAR)]
     url: Url | None = Field(None, description="Where to read it")
     arxiv: str | None = Field(None, description="arXiv id without prefix", examples=["1901.07249"])
     doi: str | None = Field(None, description="DOI without https://doi.org/", examples=["10.1007/s11432-022-3513-y"])
@@ -547,6 +555,7 @@ BIBTEX_TYPES = frozenset(
         "thesis", "unpublished",
     }
 )
+_BIBTEX_TYPE = re.compile(r"@([A-Za-z]+)\s*[{(]")
 _BIBTEX_HEAD = re.compile(r"@([A-Za-z]+)\s*\{\s*([^\s,{}()\"'#%~=\\]+)\s*,")
 
 
@@ -559,13 +568,12 @@ def check_one_bibtex_entry(value: str) -> str:
     have nothing after it. Anything else could open or close an entry in the exports.
     """
     text = value.strip()
+    kind = _BIBTEX_TYPE.match(text)
+    if kind and kind.group(1).lower() not in BIBTEX_TYPES:
+        raise ValueError(f"expected an entry type such as @article, @inproceedings or @misc, got @{kind.group(1)}")
     head = _BIBTEX_HEAD.match(text)
     if not head:
         raise ValueError("expected one BibTeX entry starting like '@inproceedings{key,'")
-    if head.group(1).lower() not in BIBTEX_TYPES:
-        raise ValueError(
-            f"expected an entry type such as @article, @inproceedings or @misc, got @{head.group(1)}"
-        )
     depth = 0
     end = -1
     for i in range(text.index("{"), len(text)):
