@@ -288,7 +288,9 @@ def bib_path(d: Dataset) -> str:
 
 
 def croissant_path(d: Dataset) -> str:
-    return f"datasets/{d.id}.croissant.json"
+    # beside the language's sitemap.xml, not under datasets/: the page's <head> links it as an
+    # alternate, and Material's script fetches "sitemap.xml" next to every alternate it finds
+    return f"datasets.{d.id}.croissant.json"
 
 
 def page_citation(d: Dataset) -> PageCitation:

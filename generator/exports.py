@@ -11,7 +11,7 @@ is left out, never guessed.
   qualifier and verified columns, units in the header, and cells a spreadsheet would run
   as a formula prefixed with ``'`` (OWASP's advice for CSV injection).
 - ``datasets.bib`` and ``datasets/<id>.bib``: BibTeX (see ``citations.py``).
-- ``datasets/<id>.croissant.json`` and ``datasets.croissant.json``: Croissant 1.1 (MLCommons),
+- ``datasets.<id>.croissant.json`` and ``datasets.croissant.json``: Croissant 1.1 (MLCommons),
   the metadata Hugging Face, Kaggle and OpenML publish and Google Dataset Search reads.
 - ``schema_org``: the schema.org ``Dataset`` JSON-LD of a page.
 """

@@ -20,6 +20,7 @@ import mlcroissant as mlc
 import pytest
 from jinja2.utils import htmlsafe_json_dumps
 
+from generator.citations import croissant_path
 from generator.exports import (
     BOM,
     CSV_HEADER,
@@ -192,14 +193,14 @@ def test_hostile_json_and_json_ld_stay_well_formed(hostile):
             script = htmlsafe_json_dumps(data)  # what main.html's `tojson` writes into <script>
             assert "<" not in script and ">" not in script and "&" not in script
             assert json.loads(script) == data
-        assert json.loads(files[f"datasets/{d.id}.croissant.json"])["name"] == d.name
+        assert json.loads(files[croissant_path(d)])["name"] == d.name
 
 
 def test_hostile_croissant_files_validate(hostile, tmp_path):
     catalog, files = hostile
     for d in ordered(catalog)[:4]:
         path = tmp_path / f"{d.id}.json"
-        path.write_text(files[f"datasets/{d.id}.croissant.json"], encoding="utf-8")
+        path.write_text(files[croissant_path(d)], encoding="utf-8")
         assert mlc.Dataset(jsonld=str(path)).metadata.name == d.name
 
 
@@ -414,6 +415,8 @@ def test_built_pages_link_their_bib_croissant_and_feed(tmp_path):
         feeds = [l for l in parser.head if l.get("rel") == "alternate" and l.get("type") == "application/atom+xml"]
         assert len(croissants) == 1 and len(feeds) == 1
         assert json.loads(target(croissants[0]["href"]).read_text(encoding="utf-8"))["name"] == "Beta"
+        for link in (*croissants, *feeds):  # Material's script fetches a sitemap.xml beside each alternate
+            assert target(link["href"]).with_name("sitemap.xml").is_file(), link["href"]
         assert target(feeds[0]["href"]) == site / prefix / "feed.xml" and (site / prefix / "feed.xml").is_file()
         bibs = [a for a in parser.anchors if (a.get("href") or "").endswith(".bib")]
         assert len(bibs) == 1
