@@ -414,7 +414,7 @@ class Paper(Model):
     publisher: Str | None = Field(None, description="Publisher (for a thesis: the university)", examples=["Springer"])
     place: Str | None = Field(None, description="Place of publication (the publisher's city)", examples=["Cham"])
     # wider than a dataset's release year: a reference may be older than any dataset here
-    year: Annotated[int, Strict(), Field(ge=1900, le=MAX_YEAR)]
+    year: Annotated[int, Strict(), Field(ge=1900, le=MAX_YEAR)] = Field(description="Year of publication", examples=[2020])
     url: Url | None = Field(None, description="Where to read it")
     arxiv: str | None = Field(None, description="arXiv id without prefix", examples=["1901.07249"])
     doi: str | None = Field(None, description="DOI without https://doi.org/", examples=["10.1007/s11432-022-3513-y"])
@@ -708,4 +708,10 @@ def catalog_json_schema() -> dict[str, Any]:
     # `licence: unknown` is accepted by a before-validator that the generated schema cannot see
     licence = schema["$defs"]["Licence"]
     schema["$defs"]["Licence"] = {"anyOf": [{"const": "unknown"}, licence], "description": licence.get("description", "")}
+    # so is an author written as plain text ("Xiu-Shen Wei")
+    author = schema["$defs"]["Author"]
+    schema["$defs"]["Author"] = {
+        "anyOf": [{"type": "string", "description": "'Given Family' (or 'Family, Given'; Han names as written)"}, author],
+        "description": author.get("description", ""),
+    }
     return schema

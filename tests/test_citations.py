@@ -333,3 +333,11 @@ def test_real_catalogue_papers_cite_cleanly():
         author = entry.fields_dict.get("author")
         if author is not None:
             assert "et al" not in author.value and not author.value.rstrip("}").endswith("."), (entry.key, author.value)
+
+
+def test_editors_schema_accepts_plain_text_authors():
+    from generator.model import catalog_json_schema
+
+    author = catalog_json_schema()["$defs"]["Author"]
+    kinds = [option.get("type") or ("object" if "properties" in option else None) for option in author["anyOf"]]
+    assert kinds == ["string", "object"]
