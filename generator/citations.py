@@ -257,9 +257,18 @@ def bibtex_for(d: Dataset) -> BibEntry | None:
     return BibEntry(entry, generated=True) if entry else None
 
 
+_KEY = re.compile(r"(@[A-Za-z]+\s*\{\s*)([^\s,]+)")
+
+
 def bib_file(datasets: list[Dataset]) -> str:
-    """A .bib file: each entry after comment lines naming its dataset and where it comes from."""
+    """A .bib file: each entry after comment lines naming its dataset and where it comes from.
+
+    Keys are unique in the file (a repeated key makes tools drop or merge entries): an entry
+    whose key an earlier one has is written with the dataset's id added to its key, and a
+    comment line says so.
+    """
     parts = []
+    seen: set[str] = set()
     for d in datasets:
         entry = bibtex_for(d)
         if entry is None:
@@ -269,7 +278,18 @@ def bib_file(datasets: list[Dataset]) -> str:
             if entry.generated
             else f"source: {d.citation.source}"
         )
-        parts.append(f"% {bibtex_comment(d.name)}\n% {bibtex_comment(origin)}\n{entry.text}\n")
+        lines = [f"% {bibtex_comment(d.name)}", f"% {bibtex_comment(origin)}"]
+        text = entry.text
+        head = _KEY.match(text)
+        if head:
+            key = head.group(2)
+            if key.casefold() in seen:
+                new_key = f"{key}-{d.id}"
+                lines.append(f"% key {bibtex_comment(key)} renamed {new_key}: an entry above has it")
+                text = head.group(1) + new_key + text[head.end() :]
+                key = new_key
+            seen.add(key.casefold())
+        parts.append("\n".join(lines) + "\n" + text + "\n")
     return "\n".join(parts)
 
 

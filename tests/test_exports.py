@@ -424,3 +424,13 @@ def test_built_pages_link_their_bib_croissant_and_feed(tmp_path):
         assert entry.key == "beta2021"
         on_page = [a for a in parser.anchors if (a.get("href") or "").endswith(".croissant.json")]
         assert [target(a["href"]) for a in on_page] == [target(croissants[0]["href"])]
+
+
+def test_catalogue_bib_keys_stay_unique_when_two_entries_share_one():
+    raw = fixture_raw()
+    twin = copy.deepcopy(raw[1])
+    twin["id"], twin["name"] = "beta-twin", "Beta twin"
+    catalog = Catalog(datasets=tuple(Dataset.model_validate(d) for d in (*raw, twin)))
+    library = _parse_bib(files_of(catalog)["datasets.bib"])
+    assert [e.key for e in library.entries] == ["beta2021", "beta2021-beta-twin"]
+    assert _parse_bib(files_of(catalog)["datasets/beta-twin.bib"]).entries[0].key == "beta2021"  # its own file: verbatim
