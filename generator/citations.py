@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from generator.model import Author, Dataset, Paper, PaperKind, Script
@@ -260,7 +261,7 @@ def bibtex_for(d: Dataset) -> BibEntry | None:
 _KEY = re.compile(r"(@[A-Za-z]+\s*\{\s*)([^\s,]+)")
 
 
-def bib_file(datasets: list[Dataset]) -> str:
+def bib_file(datasets: Sequence[Dataset], entries: Mapping[str, BibEntry | None] | None = None) -> str:
     """A .bib file: each entry after comment lines naming its dataset and where it comes from.
 
     Keys are unique in the file (a repeated key makes tools drop or merge entries): an entry
@@ -270,7 +271,7 @@ def bib_file(datasets: list[Dataset]) -> str:
     parts = []
     seen: set[str] = set()
     for d in datasets:
-        entry = bibtex_for(d)
+        entry = entries[d.id] if entries is not None else bibtex_for(d)
         if entry is None:
             continue
         origin = (

@@ -23,14 +23,14 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import pydantic_core
 
-from generator.citations import bib_file, bib_path, bibtex_for, cited_on, croissant_path, gbt7714
+from generator.citations import BibEntry, bib_file, bib_path, bibtex_for, cited_on, croissant_path, gbt7714
 from generator.model import (
     SCENE_LABELS,
     TASK_LABELS,
@@ -239,7 +239,7 @@ def _both(text_zh: str, text_en: str) -> dict[str, str]:
     return {"en": text_en, "zh": text_zh}
 
 
-def croissant(d: Dataset, site_url: str) -> dict[str, Any]:
+def croissant(d: Dataset, site_url: str, entry: BibEntry | None = None) -> dict[str, Any]:
     """One dataset's Croissant 1.1 metadata, in both languages (names and descriptions as language maps)."""
     page_zh = f"{site_url}datasets/{d.id}/"
     page_en = f"{site_url}en/datasets/{d.id}/"
@@ -267,7 +267,7 @@ def croissant(d: Dataset, site_url: str) -> dict[str, Any]:
     licences = licence_urls(d.licence)
     if licences:
         data["license"] = licences
-    entry = bibtex_for(d)
+    entry = entry or bibtex_for(d)
     if entry:
         data["citeAs"] = entry.text
     if d.access in (Access.OPEN, Access.REGISTRATION):
@@ -355,18 +355,19 @@ def catalogue_croissant(datasets: Sequence[Dataset], files: Sequence[ExportFile]
 
 
 def croissant_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    # what json.dumps(ensure_ascii=False, indent=2) writes, 10x faster (see export_json)
+    return pydantic_core.to_json(data, indent=2).decode("utf-8") + "\n"
 
 
 # ---------------------------------------------------------------- JSON
 
 
-def export_json(datasets: Sequence[Dataset]) -> str:
+def export_json(datasets: Sequence[Dataset], entries: Mapping[str, BibEntry | None] | None = None) -> str:
     """Everything the data has, and each dataset's citations as the site shows them."""
     records = []
     for d in datasets:
         record = d.model_dump(mode="json")
-        entry = bibtex_for(d)
+        entry = entries[d.id] if entries is not None else bibtex_for(d)
         record["citations"] = {
             "gbt7714": gbt7714(d.links.paper, cited_on(d)) if d.links.paper else None,
             "bibtex": entry.text if entry else None,
@@ -383,17 +384,17 @@ def export_json(datasets: Sequence[Dataset]) -> str:
 
 BOM = "\ufeff"
 # OWASP (CSV injection): a cell starting with one of these is a formula to a spreadsheet
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset({"=", "+", "-", "@", "\t", "\r"})
 
 
 def csv_cell(value: str | int | None) -> str:
     """A text cell a spreadsheet shows as text: formulas neutralised with a leading ``'``."""
-    if value is None:
-        return ""
-    text = str(value)
-    if isinstance(value, str) and text.lstrip(" ").startswith(_FORMULA_START):
-        return "'" + text
-    return text
+    if not isinstance(value, str):
+        return "" if value is None else str(value)
+    first = value[:1]
+    if first in _FORMULA_START or (first == " " and value.lstrip(" ")[:1] in _FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _figure_cells(fig: Figure | None) -> list[str | int | None]:
@@ -442,15 +443,15 @@ def export_csv(datasets: Sequence[Dataset]) -> str:
 
 def export_files(datasets: Sequence[Dataset], site_url: str = "") -> list[ExportFile]:
     """The catalogue's files and each dataset's .bib and Croissant file (the same in both languages)."""
+    entries = {d.id: bibtex_for(d) for d in datasets}  # once: four files show each entry
     files = [
-        ExportFile("datasets.json", export_json(datasets)),
+        ExportFile("datasets.json", export_json(datasets, entries)),
         ExportFile("datasets.csv", export_csv(datasets)),
-        ExportFile("datasets.bib", bib_file(list(datasets))),
+        ExportFile("datasets.bib", bib_file(datasets, entries)),
     ]
     for d in datasets:
-        if bibtex_for(d):
-            files.append(ExportFile(bib_path(d), bib_file([d])))
-        files.append(ExportFile(croissant_path(d), croissant_json(croissant(d, site_url))))
+        if entries[d.id]:
+            files.append(ExportFile(bib_path(d), bib_file([d], entries)))
+        files.append(ExportFile(croissant_path(d), croissant_json(croissant(d, site_url, entries[d.id]))))
     files.append(ExportFile("datasets.croissant.json", croissant_json(catalogue_croissant(datasets, files, site_url))))
     return files
-
