@@ -48,6 +48,7 @@ CATALOGUE_DESCRIPTION = {
     "zh": "SKU 级商品图像数据集的双语综述：带来源的数字、任务、场景、许可、链接与引用。",
 }
 CROISSANT_1_1 = "http://mlcommons.org/croissant/1.1"
+CATALOGUE_CROISSANT = "datasets.croissant.json"  # the catalogue's own, at the language's root
 # Croissant 1.1's @context, as the specification and mlcroissant write it
 CROISSANT_CONTEXT: dict[str, Any] = {
     "@language": "en",
@@ -453,5 +454,5 @@ def export_files(datasets: Sequence[Dataset], site_url: str = "") -> list[Export
         if entries[d.id]:
             files.append(ExportFile(bib_path(d), bib_file([d], entries)))
         files.append(ExportFile(croissant_path(d), croissant_json(croissant(d, site_url, entries[d.id]))))
-    files.append(ExportFile("datasets.croissant.json", croissant_json(catalogue_croissant(datasets, files, site_url))))
+    files.append(ExportFile(CATALOGUE_CROISSANT, croissant_json(catalogue_croissant(datasets, files, site_url))))
     return files

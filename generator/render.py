@@ -23,7 +23,7 @@ import jinja2
 from markupsafe import Markup
 
 from generator.citations import page_citation
-from generator.exports import croissant_path, export_files, schema_org
+from generator.exports import CATALOGUE_CROISSANT, croissant_path, export_files, schema_org
 from generator.load import parse_document
 from generator.markup import fence, front_matter_text, md_text, slug
 from generator.model import (
@@ -481,7 +481,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     plan(
         "home.md.j2",
         "index.md",
-        {"title": t("site_name", lang), "description": t("site_name", lang)},
+        {"title": t("site_name", lang), "description": t("site_name", lang), "croissant": CATALOGUE_CROISSANT},
         everything,
         datasets=datasets,
         chart=Markup(chart_svg(catalog, lang)),
@@ -496,7 +496,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     by_scene = [(scene, [d for d in datasets if scene in d.scenes]) for scene in Scene]
     plan("browse.md.j2", "tasks.md", {"title": t("by_task", lang)}, everything, heading=t("by_task", lang), groups=[(TASK_LABELS[k], v, k) for k, v in by_task])
     plan("browse.md.j2", "scenes.md", {"title": t("by_scene", lang)}, everything, heading=t("by_scene", lang), groups=[(SCENE_LABELS[k], v, k) for k, v in by_scene])
-    plan("downloads.md.j2", "downloads.md", {"title": t("downloads", lang)}, everything, count=len(datasets))
+    plan("downloads.md.j2", "downloads.md", {"title": t("downloads", lang), "croissant": CATALOGUE_CROISSANT}, everything, count=len(datasets))
     plan("reference.md.j2", "reference.md", {"title": t("reference", lang)}, _key(*base), rows=reference_rows())
     plan("credits.md.j2", "credits.md", {"title": t("credits", lang)}, everything, datasets=datasets)
     plan("links.md.j2", "links.md", {"title": t("link_health", lang)}, everything, datasets=datasets, rows=_link_rows(datasets, inputs.links))

@@ -425,6 +425,13 @@ def test_built_pages_link_their_bib_croissant_and_feed(tmp_path):
         on_page = [a for a in parser.anchors if (a.get("href") or "").endswith(".croissant.json")]
         assert [target(a["href"]) for a in on_page] == [target(croissants[0]["href"])]
 
+        home = _Links()
+        home.feed((site / prefix / "index.html").read_text(encoding="utf-8"))
+        [catalogue] = [l for l in home.head if l.get("type") == "application/ld+json"]
+        path = site / prefix / urljoin("https://h/x", catalogue["href"] or "").removeprefix("https://h/")
+        assert path == site / prefix / "datasets.croissant.json"
+        assert sorted(d["name"] for d in json.loads(path.read_text(encoding="utf-8"))["hasPart"]) == ["Alpha", "Beta"]
+
 
 def test_catalogue_bib_keys_stay_unique_when_two_entries_share_one():
     raw = fixture_raw()
