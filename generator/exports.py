@@ -129,8 +129,8 @@ def licence_urls(lic: Licence) -> list[str]:
     return []
 
 
-_NOTE = re.compile(r"\s*\([^()]*\)\s*$")
-_NOT_A_NAME = re.compile(r"\b(?:not verified|unverified)\b", re.I)
+_NOTE = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
+_NOT_A_NAME = re.compile(r"\b(?:not verified|unverified)\b|未核实|未经核实", re.I)
 
 
 def organisation_name(text: str) -> str | None:
@@ -213,8 +213,9 @@ def schema_org(d: Dataset, lang: Lang, url: str) -> dict[str, Any]:
             "name": paper.title,
             "author": [person(a) for a in paper.authors],
             "datePublished": str(paper.year),
-            "description": gbt7714(paper, cited_on(d)),
         }
+        if paper.container:
+            article["isPartOf"] = {"@type": "Periodical" if paper.kind == "journal-article" else "CreativeWork", "name": paper.container}
         if paper.doi:
             # the DOI is the paper's, not the dataset's: it identifies the citation
             article["identifier"] = doi_url(paper.doi)
