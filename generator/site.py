@@ -474,7 +474,7 @@ def stage_docs(
     docs: dict[Lang, Path] = {}
     pages = 0
     changed = 0
-    shared_exports = exports(catalog)
+    shared_exports = exports(catalog, site_url)
     for lang in Lang:
         root = stage_root / lang.value
         writer = StageWriter(root)
