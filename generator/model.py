@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from generator.problems import DataError
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ARXIV_RE = re.compile(r"^\d{4}\.\d{4,5}$")
 DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -71,21 +73,22 @@ def _check_url(value: str) -> str:
         or not parts.netloc
         or any(ch.isspace() or ch in '<>"\\`' for ch in value)
     ):
-        raise ValueError(f"expected an http(s) URL, got {value!r}")
+        raise DataError(f"expected an http(s) URL, got {value!r}", f"应为 http(s) 网址，实际是 {value!r}")
     return value
 
 
 def _check_slug(value: str) -> str:
     if not SLUG_RE.match(value):
-        raise ValueError(
-            f"expected a slug (lower-case letters, digits and single hyphens, e.g. 'rpc' or 'products-10k'), got {value!r}"
+        raise DataError(
+            f"expected a slug (lower-case letters, digits and single hyphens, e.g. 'rpc' or 'products-10k'), got {value!r}",
+            f"应为 slug（小写字母、数字和单个连字符，如 'rpc' 或 'products-10k'），实际是 {value!r}",
         )
     return value
 
 
 def _check_nonblank(value: str) -> str:
     if not value.strip():
-        raise ValueError("expected text, got an empty string")
+        raise DataError("expected text, got an empty string", "应为文字，实际是空字符串")
     return value
 
 
@@ -223,7 +226,7 @@ class Figure(Model):
     @model_validator(mode="after")
     def _unknown_is_unverified(self) -> Figure:
         if self.value is None and self.verified:
-            raise ValueError("a figure without a value must say `verified: false`")
+            raise DataError("a figure without a value must say `verified: false`", "没有数值的数字必须写明 `verified: false`")
         return self
 
 
@@ -258,9 +261,11 @@ class Licence(Model):
     @classmethod
     def _known_spdx(cls, value: str | None) -> str | None:
         if value is not None and value not in SPDX_IDS:
-            raise ValueError(
+            raise DataError(
                 f"expected an SPDX licence id ({', '.join(sorted(SPDX_IDS))}), got {value!r}; "
-                "for custom terms use `terms: {zh: …, en: …}`"
+                "for custom terms use `terms: {zh: …, en: …}`",
+                f"应为 SPDX 许可证标识（{', '.join(sorted(SPDX_IDS))}），实际是 {value!r}；"
+                "自定义条款请写 `terms: {zh: …, en: …}`",
             )
         return value
 
@@ -268,7 +273,7 @@ class Licence(Model):
     def _exactly_one_kind(self) -> Licence:
         kinds = [self.spdx is not None, self.terms is not None, self.unknown]
         if sum(kinds) != 1:
-            raise ValueError("give exactly one of `spdx`, `terms`, or write `licence: unknown`")
+            raise DataError("give exactly one of `spdx`, `terms`, or write `licence: unknown`", "`spdx`、`terms` 只能给出其一，或者写 `licence: unknown`")
         return self
 
 
@@ -346,11 +351,12 @@ class Author(Model):
         if value is None:
             return value
         if value.strip().casefold() in ET_AL:
-            raise ValueError(
-                f"{value!r} is not an author's name; to say the list is incomplete, end it and write `more_authors: true`"
+            raise DataError(
+                f"{value!r} is not an author's name; to say the list is incomplete, end it and write `more_authors: true`",
+                f"{value!r} 不是作者姓名；要表示作者列表不完整，请结束列表并写 `more_authors: true`",
             )
         if any(ch in value for ch in "\n\r\t"):
-            raise ValueError(f"expected a name on one line, got {value!r}")
+            raise DataError(f"expected a name on one line, got {value!r}", f"姓名应写在一行内，实际是 {value!r}")
         return value
 
     def __str__(self) -> str:
@@ -448,21 +454,24 @@ class Paper(Model):
     @classmethod
     def _arxiv_id(cls, value: str | None) -> str | None:
         if value is not None and not ARXIV_RE.match(value):
-            raise ValueError(f"expected an arXiv id like '1901.07249', got {value!r}")
+            raise DataError(f"expected an arXiv id like '1901.07249', got {value!r}", f"应为 arXiv 编号，如 '1901.07249'，实际是 {value!r}")
         return value
 
     @field_validator("doi")
     @classmethod
     def _doi(cls, value: str | None) -> str | None:
         if value is not None and not DOI_RE.match(value):
-            raise ValueError(f"expected a DOI like '10.1007/s11432-022-3513-y', got {value!r}")
+            raise DataError(f"expected a DOI like '10.1007/s11432-022-3513-y', got {value!r}", f"应为 DOI，如 '10.1007/s11432-022-3513-y'，实际是 {value!r}")
         return value
 
     @field_validator("pages")
     @classmethod
     def _pages(cls, value: str | None) -> str | None:
         if value is not None and not PAGES_RE.match(value):
-            raise ValueError(f"expected pages like '440-455', an article number like '197101' or '26:1-26:8', got {value!r}")
+            raise DataError(
+                f"expected pages like '440-455', an article number like '197101' or '26:1-26:8', got {value!r}",
+                f"应为页码，如 '440-455'、文章编号 '197101' 或 '26:1-26:8'，实际是 {value!r}",
+            )
         return value
 
     @model_validator(mode="after")
@@ -477,15 +486,21 @@ class Paper(Model):
         if self.kind in needs:
             name, what = needs[self.kind]
             if getattr(self, name) is None:
-                raise ValueError(f"a {self.kind} needs `{name}` ({what}); add it, or change `kind`")
+                raise DataError(f"a {self.kind} needs `{name}` ({what}); add it, or change `kind`", f"{self.kind} 需要 `{name}`（{what}）；请补上，或修改 `kind`")
         if self.kind is PaperKind.PREPRINT and self.arxiv is None and self.url is None:
-            raise ValueError("a preprint needs `arxiv` (its arXiv id) or `url`; add one, or change `kind`")
+            raise DataError("a preprint needs `arxiv` (its arXiv id) or `url`; add one, or change `kind`", "预印本需要 `arxiv`（arXiv 编号）或 `url`；请补上一个，或修改 `kind`")
         if self.kind not in (PaperKind.JOURNAL_ARTICLE, PaperKind.CONFERENCE_PAPER, None):
             for name in ("volume", "issue"):
                 if getattr(self, name) is not None:
-                    raise ValueError(f"`{name}` is for a journal article or conference paper, not a {self.kind}; remove it or change `kind`")
+                    raise DataError(
+                        f"`{name}` is for a journal article or conference paper, not a {self.kind}; remove it or change `kind`",
+                        f"`{name}` 只用于期刊文章或会议论文，不用于 {self.kind}；请删除它或修改 `kind`",
+                    )
         if self.updated and self.checked and self.updated > self.checked:
-            raise ValueError(f"`updated` ({self.updated}) is after `checked` ({self.checked}): a version cannot be cited before it existed")
+            raise DataError(
+                f"`updated` ({self.updated}) is after `checked` ({self.checked}): a version cannot be cited before it existed",
+                f"`updated`（{self.updated}）晚于 `checked`（{self.checked}）：不能在某个版本出现之前引用它",
+            )
         return self
 
     @property
@@ -511,7 +526,7 @@ class Sample(Model):
     @model_validator(mode="after")
     def _one_source(self) -> Sample:
         if (self.url is None) == (self.path is None):
-            raise ValueError("give exactly one of `url` or `path`")
+            raise DataError("give exactly one of `url` or `path`", "`url` 和 `path` 只能给出其一")
         return self
 
 
@@ -570,10 +585,13 @@ def check_one_bibtex_entry(value: str) -> str:
     text = value.strip()
     kind = _BIBTEX_TYPE.match(text)
     if kind and kind.group(1).lower() not in BIBTEX_TYPES:
-        raise ValueError(f"expected an entry type such as @article, @inproceedings or @misc, got @{kind.group(1)}")
+        raise DataError(
+            f"expected an entry type such as @article, @inproceedings or @misc, got @{kind.group(1)}",
+            f"应为 @article、@inproceedings 或 @misc 之类的条目类型，实际是 @{kind.group(1)}",
+        )
     head = _BIBTEX_HEAD.match(text)
     if not head:
-        raise ValueError("expected one BibTeX entry starting like '@inproceedings{key,'")
+        raise DataError("expected one BibTeX entry starting like '@inproceedings{key,'", "应为一条 BibTeX 条目，开头形如 '@inproceedings{key,'")
     depth = 0
     end = -1
     for i in range(text.index("{"), len(text)):
@@ -587,18 +605,20 @@ def check_one_bibtex_entry(value: str) -> str:
                 break
         elif ch == "@":
             line = text.count("\n", 0, i) + 1
-            raise ValueError(
+            raise DataError(
                 f"line {line} of the entry has an '@', which BibTeX tools read as the start of another entry; "
-                "the field holds exactly one entry (write 'at' in a value instead)"
+                "the field holds exactly one entry (write 'at' in a value instead)",
+                f"条目第 {line} 行有 '@'，BibTeX 工具会把它当作另一条目的开头；这个字段只能有一条条目（值里请改写为 'at'）",
             )
     if end < 0:
-        raise ValueError(f"the BibTeX entry has unbalanced braces: {depth} '{{' never closed")
+        raise DataError(f"the BibTeX entry has unbalanced braces: {depth} '{{' never closed", f"BibTeX 条目的花括号不配对：有 {depth} 个 '{{' 没有闭合")
     rest = text[end + 1 :].strip()
     if rest:
         line = text.count("\n", 0, end) + 1
-        raise ValueError(
+        raise DataError(
             f"text after the entry's closing brace on line {line} of the entry: {rest[:40]!r}; "
-            "the field holds exactly one entry and nothing after it"
+            "the field holds exactly one entry and nothing after it",
+            f"条目第 {line} 行的右花括号之后还有文字：{rest[:40]!r}；这个字段只能有一条条目，之后不能再有内容",
         )
     return value
 
@@ -644,7 +664,7 @@ class Dataset(Model):
     @classmethod
     def _no_repeats(cls, value: tuple[StrEnum, ...]) -> tuple[StrEnum, ...]:
         if len(set(value)) != len(value):
-            raise ValueError("lists the same value twice")
+            raise DataError("lists the same value twice", "同一个值列出了两次")
         return value
 
     def all_texts(self) -> str:

@@ -695,13 +695,13 @@ def _watched_state(project: Project) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
-def _problems_banner(err: BuildError) -> str:
-    lines = [str(p) for p in err.problems] or [str(err)]
-    body = "\n".join(lines)
+def _problems_banner(err: BuildError, lang: Lang) -> str:
+    from generator.render import t
+
+    lines = [p.render(lang.value) for p in err.problems] or [str(err)]
     return (
-        '<div class="validation-errors" role="alert"><strong>sku-survey: the data has errors; '
-        "the pages show the last valid version.</strong>\n"
-        f"<pre>{escape(body)}</pre></div>\n"
+        f'<div class="validation-errors" role="alert"><strong>{escape(t("banner_data_errors", lang))}</strong>\n'
+        f"<pre>{escape(chr(10).join(lines))}</pre></div>\n"
     )
 
 
@@ -739,10 +739,10 @@ def serve_site(
             except BuildError as err:
                 for line in (str(p) for p in err.problems) or [str(err)]:
                     report(line)
-                _write_banner(staged.stage_root, _problems_banner(err))
+                _write_banner(staged.stage_root, _problems_banner(err, lang))
             except Exception as err:  # noqa: BLE001 - this thread is the preview's top level: it must outlive any edit
                 report(f"rebuild failed: {type(err).__name__}: {err} (a bug in sku-survey; the preview keeps the last pages)")
-                _write_banner(staged.stage_root, _problems_banner(BuildError("stage", f"{type(err).__name__}: {err}")))
+                _write_banner(staged.stage_root, _problems_banner(BuildError("stage", f"{type(err).__name__}: {err}"), lang))
 
     thread = threading.Thread(target=watch, name="sku-survey-watch", daemon=True)
     thread.start()
