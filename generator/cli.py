@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 
 from generator.load import load_document
@@ -35,7 +37,18 @@ def load_catalog(project: Project, path: Path | None = None) -> Catalog:
     return validate_document(doc, path.parent)
 
 
-def _print_problems(problems: list[Problem], fmt: str) -> None:
+def message_language(choice: str | None = None, environ: Mapping[str, str] = os.environ) -> str:
+    """The language of contributor messages: ``--lang``, else Chinese when the locale is."""
+    if choice:
+        return choice
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = environ.get(name, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def _print_problems(problems: list[Problem], fmt: str, lang: str = "en") -> None:
     if fmt == "json":
         print(problems_json(problems))
     elif fmt == "github":
@@ -43,9 +56,12 @@ def _print_problems(problems: list[Problem], fmt: str) -> None:
             print(p.github())
     else:
         for p in problems:
-            print(p, file=sys.stderr)
+            print(p.render(lang), file=sys.stderr)
         errors = sum(p.severity == "error" for p in problems)
-        print(f"{errors} error(s) found; nothing was written.", file=sys.stderr)
+        if lang == "zh":
+            print(f"发现 {errors} 个错误；没有写入任何文件。", file=sys.stderr)
+        else:
+            print(f"{errors} error(s) found; nothing was written.", file=sys.stderr)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -54,7 +70,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     try:
         catalog = load_catalog(project, path)
     except LoadError as err:
-        _print_problems(err.problems, args.format)
+        _print_problems(err.problems, args.format, message_language(args.lang))
         return EXIT_INVALID
     links = catalog_links(catalog)
     samples = sum(len(d.samples) for d in catalog.datasets)
@@ -98,7 +114,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         result = build_site(project, options)
     except BuildError as err:
         if err.problems:
-            _print_problems(err.problems, "text")
+            _print_problems(err.problems, "text", message_language(args.lang))
         print(f"build failed at the {err.stage} stage: {err}; the previous site is untouched.", file=sys.stderr)
         return EXIT_INVALID if err.bad_input else EXIT_INTERNAL
     for warning in result.warnings:
@@ -131,7 +147,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         serve_site(project, options, Lang(args.lang), args.dev_addr, lambda line: print(line, file=sys.stderr))
     except BuildError as err:
         if err.problems:
-            _print_problems(err.problems, "text")
+            _print_problems(err.problems, "text", message_language(args.lang))
         print(f"cannot start the preview: {err}", file=sys.stderr)
         return EXIT_INVALID if err.bad_input else EXIT_INTERNAL
     return EXIT_OK
@@ -151,7 +167,7 @@ def cmd_links(args: argparse.Namespace) -> int:
                 doc = load_document(path, project.display(path))
                 catalog = validate_document(doc, path.parent)
             except LoadError as err:
-                _print_problems(err.problems, "text")
+                _print_problems(err.problems, "text", message_language(args.lang))
                 return links.EXIT_USAGE
             items = []
             for link in catalog_links(catalog):
@@ -220,6 +236,9 @@ def cmd_changelog(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sku-survey", description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=".", help="project folder (default: the current folder)")
+    parser.add_argument(
+        "--lang", choices=("zh", "en"), help="language of the messages about the data (default: Chinese when the locale is Chinese)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check data/datasets.yaml and report every problem with its line")
