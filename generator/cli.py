@@ -140,6 +140,7 @@ def cmd_links(args: argparse.Namespace) -> int:
     from generator import links
 
     project = _project(args)
+    catalogue_targets: list[links.LinkTarget] = []
     try:
         config = links.CheckerConfig(offline=args.offline, allow_private=args.allow_private)
         if args.url_file:
@@ -159,7 +160,7 @@ def cmd_links(args: argparse.Namespace) -> int:
                 items.append((link.url, source, link.expect))
             pages = sorted(p for p in project.site_src.rglob("*.md") if p.is_file())
             items += links.targets_from_markdown(project.root, pages)
-            targets = links.dedupe_targets(items)
+            targets = catalogue_targets = links.dedupe_targets(items)
             if args.only:
                 # keep the YAML positions and expected statuses of the listed URLs
                 listed = links.targets_from_url_file(Path(args.only))
@@ -167,17 +168,25 @@ def cmd_links(args: argparse.Namespace) -> int:
                 wanted = {t.url for t in listed}
                 targets = [t for t in targets if t.url in wanted] + [t for t in listed if t.url not in known]
         cache_path = Path(args.cache) if args.cache else project.cache_dir / "links" / "cache.json"
-        cache = links.LinkCache.load(cache_path)
-    except (links.LinkConfigError, links.LinkCacheError, OSError) as err:
+        cache, warning = links.LinkCache.read(cache_path)
+    except (links.LinkConfigError, OSError) as err:
         print(f"sku-survey links: {err}", file=sys.stderr)
         return links.EXIT_USAGE
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     run = links.check_links(targets, config, cache, progress=sys.stderr.isatty())
-    if not args.offline:
+    if run.no_network:
+        print(f"sku-survey links: {links.NO_NETWORK}", file=sys.stderr)
+    elif not args.offline:
         cache.save(cache_path)
-    if not args.url_file and not args.offline:
-        # the site shows each link's status from the latest full report
-        project.link_report.parent.mkdir(parents=True, exist_ok=True)
-        project.link_report.write_text(links.format_report(run, "json"), encoding="utf-8")
+        if not args.url_file:
+            # the site shows each link's status from the latest report; a partial run
+            # (--only) updates the links it checked and keeps the others' last status
+            stored = run
+            if args.only:
+                previous, _ = links.read_report(project.link_report)
+                stored = links.merge_runs(previous, run, frozenset(t.url for t in catalogue_targets))
+            links.write_report(project.link_report, stored)
     sys.stdout.write(links.format_report(run, args.format))
     return links.EXIT_BROKEN if run.failed() else links.EXIT_OK
 

@@ -57,7 +57,7 @@ def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_offline_checks_nothing_and_exits_zero_on_the_real_catalogue():
     result = run(ROOT, "--offline", "--format", "json")
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = json.loads(result.stdout)["links"]
     assert len(report) > 100
     assert {r["verdict"] for r in report} == {"skipped"}
     rpc = next(r for r in report if r["url"] == "https://rpc-dataset.github.io/")
@@ -71,7 +71,7 @@ def test_broken_link_exits_3_with_an_annotation_on_its_yaml_line(tmp_path, serve
     line = next(i + 1 for i, l in enumerate(text.splitlines()) if "/gone" in l)
     assert result.returncode in (0, 3)
     assert f"file=data/datasets.yaml,line={line}," in result.stdout
-    report = json.loads((root / ".cache" / "links" / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((root / ".cache" / "links" / "report.json").read_text(encoding="utf-8"))["links"]
     gone = next(r for r in report if r["url"].endswith("/gone"))
     assert gone["verdict"] == "broken" and gone["http_status"] == 404
     assert any(h.startswith("/alpha") for h in Handler.hits)
@@ -80,7 +80,7 @@ def test_broken_link_exits_3_with_an_annotation_on_its_yaml_line(tmp_path, serve
 def test_private_addresses_are_refused_without_the_flag(tmp_path, server):
     root = project_with(tmp_path, MINIMAL.replace("https://example.org/", f"{server}/"))
     result = run(root, "--format", "json", "--cache", str(tmp_path / "cache.json"))
-    report = json.loads(result.stdout)
+    report = json.loads(result.stdout)["links"]
     assert Handler.hits == []
     local = [r for r in report if r["url"].startswith(server)]
     assert local
