@@ -84,6 +84,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from generator.images import ImageSettings
     from generator.site import BuildError, BuildOptions, build_site
 
     project = _project(args)
@@ -92,6 +93,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         offline=args.offline,
         sample_mirror=Path(args.sample_mirror).resolve() if args.sample_mirror else None,
         progress=sys.stderr.isatty(),
+        image_settings=ImageSettings(allow_private=args.allow_private),
     )
     try:
         result = build_site(project, options)
@@ -246,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site-dir", help="where to put the site (default: site/)")
     p.add_argument("--sample-mirror", metavar="DIR", help="use DIR/<file name of the URL> instead of fetching a sample")
     p.add_argument("--timings", action="store_true", help="print the wall and CPU seconds of each stage")
+    p.add_argument("--allow-private", action="store_true", help="also fetch samples on private, loopback or link-local addresses")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("links", help="check every external link of the data and the hand-written pages")

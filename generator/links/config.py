@@ -109,6 +109,7 @@ class CheckerConfig:
     workers: int = WORKERS
     user_agent: str = USER_AGENT
     allow_private: bool = False
+    allowed_addresses: frozenset[str] = frozenset()  # tests: exactly these private addresses pass the guard
     offline: bool = False
     cache_ttl: timedelta = CACHE_TTL
     grace_runs: int = GRACE_RUNS

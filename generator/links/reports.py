@@ -76,7 +76,7 @@ def _report_json(run: LinkRun) -> str:
 def _report_text(run: LinkRun) -> str:
     lines = []
     for result in run.results:
-        if not _needs_attention(result) or run.offline:
+        if not _needs_attention(result) or run.offline or run.no_network:
             continue
         places = result.sources or (LinkSource("<unknown>", 0, 0, ""),)
         for source in places:
@@ -92,7 +92,7 @@ def _md_cell(text: str) -> str:
 def _report_markdown(run: LinkRun) -> str:
     rank = {v: i for i, v in enumerate(SEVERITY)}
     shown = sorted(
-        (r for r in run.results if _needs_attention(r) and not run.offline),
+        (r for r in run.results if _needs_attention(r) and not run.offline and not run.no_network),
         key=lambda r: (not r.fails_run, rank[r.verdict], r.url),
     )
     out = ["## Link check", "", _summary(run), ""]

@@ -328,13 +328,13 @@ class Checker:
                 page = read_page(response, content_type, fragment, self._config, self._deadline)
             except requests.exceptions.RequestException as exc:
                 body_error = classify(exc, self._config).reason
-            if self._deadline.expired:
-                # A page that trickles is not a page that works: say so, never "ok".
-                failure = Failure(
-                    Verdict.TRANSIENT,
-                    f"gave up: the {self._config.deadline_per_url:g} s deadline passed while reading the page",
-                    False,
-                )
+        if self._deadline.expired:
+            # The watchdog cut a trickle: what arrived is not an answer, never "ok".
+            failure = Failure(
+                Verdict.TRANSIENT,
+                f"gave up: the {self._config.deadline_per_url:g} s deadline passed while reading the answer",
+                False,
+            )
         return Answer(
             status=status,
             final_url=url,

@@ -11,6 +11,7 @@ judges nothing and leaves the history alone.
 from __future__ import annotations
 
 import queue
+import socket
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -142,7 +143,7 @@ def check_links(
             found = cache.reusable(target, config.cache_ttl)
             if found is not None:
                 reused[target.url] = found
-    guard = AddressGuard(config.allow_private) if resolve is None else AddressGuard(config.allow_private, resolve)
+    guard = AddressGuard(config.allow_private, resolve or socket.getaddrinfo, allowed=config.allowed_addresses)
     bar = ProgressBar("links", len(ordered) - len(reused), enabled=progress)
     todo = [t for t in ordered if t.url not in reused]
     fresh = _check_fresh(todo, config, bar, guard)
