@@ -384,6 +384,20 @@ def test_per_host_interval_spaces_request_starts(server: LocalServer) -> None:
     assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.09
 
 
+def test_a_host_that_says_429_is_spaced_out_then_sped_up_again(server: LocalServer) -> None:
+    @server.route("/busy")
+    def busy(h: _Handler) -> None:
+        reply(h, 429 if len(server.log) == 1 else 200, headers={"Retry-After": "0"})
+
+    config = replace(FAST, per_host_limit=1, per_host_interval=0.0, workers=2)
+    run = check_links([target(server.url(f"/busy?n={i}")) for i in range(6)], config)
+    assert all(r.verdict is Verdict.OK for r in run.results)
+    starts = [t for _, _, t in server.log]
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert gaps[0] >= 0.45  # after the 429: the adaptive spacing (0.5 s), more than the 0 s asked
+    assert sum(gaps) < 0.5 * len(gaps) + 1.0  # halved on each answer that did not ask for slower
+
+
 def test_host_overrides_match_subdomains() -> None:
     config = CheckerConfig()
     assert config.policy_for("export.arxiv.org") == config.host_overrides["arxiv.org"]

@@ -122,8 +122,17 @@ class HostGate:
         with self._lock:
             state = self._state(host)
             state.interval = min(max(state.interval * 2, ADAPTIVE_INTERVAL_S), ADAPTIVE_INTERVAL_CAP_S)
-            wait = state.interval if retry_after is None else min(retry_after, ADAPTIVE_INTERVAL_CAP_S)
+            wait = max(state.interval, min(retry_after or 0.0, ADAPTIVE_INTERVAL_CAP_S))
             state.next_start = max(state.next_start, time.monotonic() + wait)
+
+    def speed_up(self, host: str) -> None:
+        """The host answered without asking for slower: halve the spacing it earned, back
+        to its own policy's once small."""
+        with self._lock:
+            state = self._state(host)
+            base = self._config.policy_for(host).interval
+            if state.interval > base:
+                state.interval = state.interval / 2 if state.interval / 2 >= ADAPTIVE_INTERVAL_S else base
 
     def release(self, host: str) -> None:
         with self._lock:

@@ -264,6 +264,8 @@ class Checker:
                         answer = self._answer(response, method, current, fragment, seen, moved_to)
                         if answer.status == 429 or (answer.status == 503 and answer.retry_after is not None):
                             self._gate.slow_down(host_key(current), answer.retry_after)
+                        elif answer.status is not None and answer.status < 500:
+                            self._gate.speed_up(host_key(current))
                         return answer
             except _SlotTimeout:
                 return Answer(failure=self._late(), hops=tuple(seen[1:]), moved_to=moved_to)
