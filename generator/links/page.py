@@ -62,7 +62,14 @@ def read_page(response: Any, content_type: str, fragment: str | None, config: Ch
     body = bytearray()
     found: bool | None = None
     complete = True
-    for chunk in response.iter_content(chunk_size=CHUNK_BYTES):
+    if anchor is None:
+        # one read of at most ``cap`` bytes: the title and heading sit in the first few KiB
+        body += response.raw.read(cap, decode_content=True)
+        complete = len(body) < cap
+        chunks: Any = ()
+    else:
+        chunks = response.iter_content(chunk_size=CHUNK_BYTES)
+    for chunk in chunks:
         body += chunk
         if anchor is not None and anchor.search(bytes(body).decode(encoding_of(content_type, bytes(body[:2048])), "replace")):
             found = True

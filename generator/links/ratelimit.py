@@ -20,6 +20,7 @@ class _HostState:
     limit: int
     interval: float
     wakeup: threading.Condition
+    base_interval: float = 0.0  # the host's own policy; ``interval`` grows above it on 429
     active: int = 0
     next_start: float = 0.0
     waiting: int = 0  # requests of URLs already under way, waiting for a slot
@@ -49,7 +50,9 @@ class HostGate:
         state = self._hosts.get(host)
         if state is None:
             policy = self._config.policy_for(host)
-            state = self._hosts[host] = _HostState(policy.limit, policy.interval, threading.Condition(self._lock))
+            state = self._hosts[host] = _HostState(
+                policy.limit, policy.interval, threading.Condition(self._lock), base_interval=policy.interval
+            )
         return state
 
     @staticmethod
@@ -128,9 +131,11 @@ class HostGate:
     def speed_up(self, host: str) -> None:
         """The host answered without asking for slower: halve the spacing it earned, back
         to its own policy's once small."""
+        state = self._hosts.get(host)
+        if state is None or state.interval <= state.base_interval:
+            return  # the usual case, decided without the lock every worker shares
         with self._lock:
-            state = self._state(host)
-            base = self._config.policy_for(host).interval
+            base = state.base_interval
             if state.interval > base:
                 state.interval = state.interval / 2 if state.interval / 2 >= ADAPTIVE_INTERVAL_S else base
 

@@ -19,7 +19,7 @@ from http.client import IncompleteRead, RemoteDisconnected
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
-from urllib3.exceptions import NameResolutionError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import HTTPError, NameResolutionError, ProtocolError, ReadTimeoutError
 
 from generator.links.collect import LinkTarget
 from generator.links.config import (
@@ -328,7 +328,7 @@ class Checker:
         if method == "GET" and 200 <= status < 300 and is_html(content_type):
             try:
                 page = read_page(response, content_type, fragment, self._config, self._deadline)
-            except requests.exceptions.RequestException as exc:
+            except (requests.exceptions.RequestException, HTTPError, OSError) as exc:
                 body_error = classify(exc, self._config).reason
         if self._deadline.expired:
             # The watchdog cut a trickle: what arrived is not an answer, never "ok".
