@@ -179,7 +179,8 @@ def cmd_links(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     run = links.check_links(targets, config, cache, progress=sys.stderr.isatty())
     if run.no_network:
-        print(f"sku-survey links: {links.NO_NETWORK}", file=sys.stderr)
+        if args.format != "text":  # the text report's summary line says it already
+            print(f"sku-survey links: {links.NO_NETWORK}", file=sys.stderr)
     elif not args.offline:
         cache.save(cache_path)
         if not args.url_file:

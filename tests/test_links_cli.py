@@ -91,3 +91,32 @@ def test_private_addresses_are_refused_without_the_flag(tmp_path, server):
 def test_bad_arguments_exit_2(tmp_path):
     assert run(ROOT, "--format", "yaml").returncode == 2
     assert run(ROOT, "--url-file", str(tmp_path / "missing.txt")).returncode == 2
+
+
+def test_only_updates_the_links_it_checked_and_keeps_the_others(tmp_path, server):
+    text = MINIMAL.replace("https://example.org/w1", f"{server}/gone").replace("https://example.org/", f"{server}/")
+    root = project_with(tmp_path, text)
+    cache = str(tmp_path / "cache.json")
+    assert run(root, "--allow-private", "--cache", cache).returncode in (0, 3)
+    path = root / ".cache" / "links" / "report.json"
+    before = {r["url"]: r for r in json.loads(path.read_text(encoding="utf-8"))["links"]}
+    listed = tmp_path / "changed.txt"
+    listed.write_text(f"{server}/gone\n", encoding="utf-8")
+    Handler.hits = []
+    result = run(root, "--allow-private", "--only", str(listed), "--format", "github", "--cache", cache)
+    assert Handler.hits == ["/gone"] * len(Handler.hits) and Handler.hits
+    after = {r["url"]: r for r in json.loads(path.read_text(encoding="utf-8"))["links"]}
+    assert set(after) == set(before) and len(after) > 1  # the unchecked links keep their status
+    assert after[f"{server}/gone"]["verdict"] == "broken"
+    # a link that never worked gets no grace: the pull request's check fails
+    assert result.returncode == 3 and "::error " in result.stdout
+
+
+def test_a_damaged_history_is_one_warning_and_the_run_goes_on(tmp_path, server):
+    root = project_with(tmp_path, MINIMAL.replace("https://example.org/", f"{server}/"))
+    cache = tmp_path / "cache.json"
+    cache.write_text('{"version": 1, "links": {"x": ', encoding="utf-8")
+    result = run(root, "--allow-private", "--cache", str(cache))
+    assert result.returncode in (0, 3), result.stderr
+    assert result.stderr.count("warning:") == 1 and str(cache) in result.stderr
+    assert json.loads(cache.read_text(encoding="utf-8"))["version"] == 1  # rewritten whole

@@ -235,3 +235,18 @@ def test_only_merges_into_the_previous_report() -> None:
     gone = merge_runs(previous, fresh, frozenset({"https://b.example/"}))  # a.example left the data
     assert [r.url for r in gone.results] == ["https://b.example/"]
     assert json.loads(format_report(merged, "json"))["links"][1]["reason"] == "200 OK"
+
+
+def test_the_build_reads_a_damaged_report_as_no_status_with_one_warning(tmp_path: Path) -> None:
+    from generator.project import Project
+    from generator.site import _link_statuses
+
+    project = Project(tmp_path)
+    project.link_report.parent.mkdir(parents=True)
+    project.link_report.write_text('{"format": "sku-survey link report", "version": 2, "links": [{"url"', encoding="utf-8")
+    statuses, has_report, warnings = _link_statuses(project)
+    assert (statuses, has_report) == ({}, False)
+    assert len(warnings) == 1 and str(project.link_report) in warnings[0]
+    write_report(project.link_report, _run())
+    statuses, has_report, warnings = _link_statuses(project)
+    assert has_report and warnings == () and statuses["https://b.example/"].verdict == "broken"
