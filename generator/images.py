@@ -69,7 +69,7 @@ from generator.cache import read_cache
 from generator.files import write_atomic
 from generator.net.deadline import Deadline, deadline_at
 from generator.net.guard import AddressGuard, GuardError
-from generator.net.policy import RETRY_AFTER_CAP_S, RETRY_STATUSES, USER_AGENT, retry_after_seconds
+from generator.net.policy import RETRY_AFTER_CAP_S, RETRY_STATUSES, retry_after_seconds
 from generator.net.transport import Transport
 from generator.progress import ProgressBar
 

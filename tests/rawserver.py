@@ -20,6 +20,7 @@ class RawServer:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.hosts: list[str] = []
+        self.agents: list[str] = []
         self.cut = threading.Event()
         self.sent = 0
         self.behaviour: Callable[[socket.socket], object] = self.ok
@@ -52,6 +53,8 @@ class RawServer:
             for line in head.decode("latin-1").split("\r\n"):
                 if line.lower().startswith("host:"):
                     self.hosts.append(line.split(":", 1)[1].strip())
+                if line.lower().startswith("user-agent:"):
+                    self.agents.append(line.split(":", 1)[1].strip())
             self.behaviour(conn)
 
     def ok(self, conn: socket.socket) -> None:

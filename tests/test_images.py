@@ -727,3 +727,17 @@ def test_all_downloads_of_a_build_share_one_deadline(project: Project, raw: RawS
     report = project.run(samples, settings)
     assert not report.thumbnails and len(report.warnings) == 3
     assert all("the build's 0.5 s limit" in w.message or "had run out" in w.message for w in report.warnings)
+
+
+def test_the_sample_fetcher_sends_the_projects_one_user_agent(project: Project, raw: RawServer) -> None:
+    from generator.net.policy import USER_AGENT
+
+    seen: list[bytes] = []
+
+    def record(conn: socket.socket) -> None:
+        seen.append(b"")
+        conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+
+    raw.behaviour = record
+    project.run([remote(raw.url("/a.jpg"))], ImageSettings(allow_private=True))
+    assert seen and raw.agents == [USER_AGENT]

@@ -442,10 +442,10 @@ def test_user_agent_names_the_project(server: LocalServer) -> None:
         reply(h, 200)
 
     check_one(server.url("/ua"))
-    from generator.images import USER_AGENT as IMAGES_USER_AGENT
+    from generator.net.policy import USER_AGENT
 
     assert seen and seen[0].startswith("sku-survey/") and "https://github.com/sku-survey/sku-survey" in seen[0]
-    assert seen[0] == IMAGES_USER_AGENT  # one User-Agent for every request the project sends
+    assert seen[0] == USER_AGENT  # the one User-Agent (the sample fetcher's test checks it too)
 
 
 # ---------------------------------------------------------------------------

@@ -11,7 +11,6 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -250,3 +249,21 @@ def test_the_build_reads_a_damaged_report_as_no_status_with_one_warning(tmp_path
     write_report(project.link_report, _run())
     statuses, has_report, warnings = _link_statuses(project)
     assert has_report and warnings == () and statuses["https://b.example/"].verdict == "broken"
+
+
+def test_a_resolver_that_never_answers_costs_one_lookup_timeout_for_all_hosts() -> None:
+    released = threading.Event()
+    calls: list[str] = []
+
+    def hanging(host: str, port: object, **kw: object) -> list[tuple[object, ...]]:
+        calls.append(host)
+        released.wait(30)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    urls = [f"https://h{i}.example/" for i in range(40)]
+    try:
+        run = check_links([target(u) for u in urls], replace(BASE, lookup_timeout=0.3), resolve=hanging)
+    finally:
+        released.set()
+    assert run.no_network and {r.verdict for r in run.results} == {Verdict.SKIPPED}
+    assert sorted(calls) == sorted(f"h{i}.example" for i in range(40))  # all asked at once, each once

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 
-from generator.net.policy import RETRY_STATUSES, USER_AGENT  # noqa: F401 (part of the policy)
+from generator.net.guard import LOOKUP_TIMEOUT_S
+from generator.net.policy import USER_AGENT
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -109,6 +110,7 @@ class CheckerConfig:
     workers: int = WORKERS
     user_agent: str = USER_AGENT
     allow_private: bool = False
+    lookup_timeout: float = LOOKUP_TIMEOUT_S
     allowed_addresses: frozenset[str] = frozenset()  # tests: exactly these private addresses pass the guard
     offline: bool = False
     cache_ttl: timedelta = CACHE_TTL
@@ -116,7 +118,7 @@ class CheckerConfig:
 
     def __post_init__(self) -> None:
         problems = []
-        for name in ("connect_timeout", "read_timeout", "deadline_per_url"):
+        for name in ("connect_timeout", "read_timeout", "deadline_per_url", "lookup_timeout"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be positive, got {getattr(self, name)!r}")
         for name in ("backoff_base", "per_host_interval"):

@@ -27,8 +27,6 @@ from generator.net.guard import AddressGuard, GuardError, Resolve
 from generator.net.transport import Transport
 from generator.progress import ProgressBar
 
-RESOLVER_THREADS = 32
-
 
 def _work(checker: Checker, gate: HostGate, out: queue.SimpleQueue[LinkResult]) -> None:
     while (job := gate.next_job()) is not None:
@@ -43,16 +41,8 @@ def _advance(bar: ProgressBar, problems: list[int], result: LinkResult) -> None:
 
 
 def _resolve_all(guard: AddressGuard, targets: Sequence[LinkTarget]) -> None:
-    hosts = sorted({urlsplit(t.url).hostname or "" for t in targets} - {""})
-
-    def vet(host: str) -> None:
-        try:
-            guard.vet(host)
-        except GuardError:
-            pass  # remembered; each URL of the host is judged from it
-
-    with ThreadPoolExecutor(max_workers=max(1, min(RESOLVER_THREADS, len(hosts))), thread_name_prefix="resolve") as pool:
-        list(pool.map(vet, hosts))
+    # every host at once, before any host slot is taken; failures are remembered too
+    guard.prefetch(sorted({urlsplit(t.url).hostname or "" for t in targets} - {""}))
 
 
 def _check_fresh(
@@ -63,7 +53,12 @@ def _check_fresh(
     _resolve_all(guard, targets)
     gate = HostGate(config)
     hosts = {host_key(t.url) for t in targets}
-    with Transport(guard, pool_size=lambda host: config.policy_for(host.lower()).limit, hosts=len(hosts) + 16) as transport:
+    with Transport(
+        guard,
+        headers={"User-Agent": config.user_agent},
+        pool_size=lambda host: config.policy_for(host.lower()).limit,
+        hosts=len(hosts) + 16,
+    ) as transport:
         out: queue.SimpleQueue[LinkResult] = queue.SimpleQueue()
         results: dict[str, LinkResult] = {}
         problems = [0]
@@ -143,7 +138,9 @@ def check_links(
             found = cache.reusable(target, config.cache_ttl)
             if found is not None:
                 reused[target.url] = found
-    guard = AddressGuard(config.allow_private, resolve or socket.getaddrinfo, allowed=config.allowed_addresses)
+    guard = AddressGuard(
+        config.allow_private, resolve or socket.getaddrinfo, timeout=config.lookup_timeout, allowed=config.allowed_addresses
+    )
     bar = ProgressBar("links", len(ordered) - len(reused), enabled=progress)
     todo = [t for t in ordered if t.url not in reused]
     fresh = _check_fresh(todo, config, bar, guard)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -82,22 +83,34 @@ class AddressGuard:
         self._pending: dict[str, threading.Event] = {}
         self.lookups = 0  # names actually asked of the resolver
 
-    def _lookup(self, host: str) -> _Lookup:
+    def _start(self, host: str) -> tuple[str, threading.Event | None]:
         key = host.lower().rstrip(".")
         with self._lock:
-            found = self._known.get(key)
-            if found is not None:
-                return found
+            if key in self._known:
+                return key, None
             waiting = self._pending.get(key)
             if waiting is None:
                 waiting = self._pending[key] = threading.Event()
                 self.lookups += 1
                 # getaddrinfo cannot be given a timeout, so it runs aside and is waited for.
                 threading.Thread(target=self._ask, args=(host, key, waiting), name="dns", daemon=True).start()
-        if not waiting.wait(self._timeout):
+            return key, waiting
+
+    def _lookup(self, host: str) -> _Lookup:
+        key, waiting = self._start(host)
+        if waiting is not None and not waiting.wait(self._timeout):
             self._settle(key, _Lookup(failure=DNS_FAILURE))
         with self._lock:
             return self._known[key]
+
+    def prefetch(self, hosts: Iterable[str]) -> None:
+        """Look all ``hosts`` up at once; on a machine whose resolver hangs, the whole
+        batch costs one look-up timeout, not one per host."""
+        started = [self._start(h) for h in hosts if h]
+        until = time.monotonic() + self._timeout
+        for key, waiting in started:
+            if waiting is not None and not waiting.wait(max(0.0, until - time.monotonic())):
+                self._settle(key, _Lookup(failure=DNS_FAILURE))
 
     def _ask(self, host: str, key: str, done: threading.Event) -> None:
         try:
