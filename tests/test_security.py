@@ -361,3 +361,161 @@ def test_titles_and_redirects_from_a_linked_server_stay_text_on_the_link_health_
         assert not any(name.startswith("on") for _, name, _ in page.attributes)
         assert not any(re.match(r"\s*javascript:", v, re.I) for _, name, v in page.attributes if name == "href")
         assert "<img src=x onerror=alert('title')>" in " ".join(page.text)
+
+
+# ---------------------------------------------------------------- damaged state, kills, symlinks
+
+
+def test_damaged_caches_are_discarded_with_one_warning_each(tmp_path, caplog):
+    project = make_project(tmp_path, FIXTURE.read_text(encoding="utf-8"))
+    options = BuildOptions(site_dir=tmp_path / "site", offline=True)
+    build_site(project, options)
+    damaged = {
+        project.cache_dir / "load" / "items.marshal": b"\x00\x01 not marshal",
+        project.cache_dir / "stage" / "page-keys.en.json": b'{"index.md": ',
+        project.cache_dir / "stage" / "page-keys.zh.json": b"[1, 2, 3]",
+    }
+    for path, raw in damaged.items():
+        assert path.is_file(), f"the build should keep {path}"
+        path.write_bytes(raw)
+    before = (tmp_path / "site" / "en" / "index.html").read_bytes()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="sku_survey"):
+        build_site(project, options)
+    warned = [r.getMessage() for r in caplog.records if r.name == "sku_survey"]
+    for path in damaged:
+        assert sum(str(path) in m for m in warned) == 1, (path, warned)
+    assert (tmp_path / "site" / "en" / "index.html").read_bytes() == before
+
+
+def test_a_build_removes_what_a_killed_build_left(tmp_path):
+    project = make_project(tmp_path, FIXTURE.read_text(encoding="utf-8"))
+    left = [tmp_path / ".site.new-x1y2", tmp_path / ".site.old-123"]
+    for folder in left:
+        (folder / "en").mkdir(parents=True)
+        (folder / "en" / "index.html").write_text("half a site", encoding="utf-8")
+    temp = project.cache_dir / "stage" / ".page-keys.en.json.abc123.tmp"
+    temp.parent.mkdir(parents=True)
+    temp.write_bytes(b"half")
+    keep = tmp_path / ".site.notes"  # not a name the build makes
+    keep.mkdir()
+    build_site(project, BuildOptions(site_dir=tmp_path / "site", offline=True))
+    assert not any(p.exists() for p in left) and not temp.exists()
+    assert keep.is_dir() and (tmp_path / "site" / "index.html").is_file()
+
+
+def test_the_swap_never_leaves_a_moment_without_a_site(tmp_path):
+    from generator.site import swap_in
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("0", encoding="utf-8")
+    stop = threading.Event()
+    misses: list[int] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            if not (site / "index.html").is_file():
+                misses.append(1)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for i in range(1, 200):
+            new = tmp_path / f".site.new-{i}"
+            new.mkdir()
+            (new / "index.html").write_text(str(i), encoding="utf-8")
+            swap_in(new, site)
+            assert not new.exists()
+    finally:
+        stop.set()
+        thread.join()
+    assert (site / "index.html").read_text(encoding="utf-8") == "199"
+    assert misses == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_kill_during_a_build_leaves_the_previous_site_and_the_next_build_cleans_up(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    project = make_project(tmp_path, FIXTURE.read_text(encoding="utf-8"))
+    cmd = [sys.executable, "-m", "generator", "--root", str(tmp_path), "build", "--offline"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    before = {p.relative_to(tmp_path / "site"): p.read_bytes() for p in (tmp_path / "site").rglob("*") if p.is_file()}
+    (project.data_file).write_text(FIXTURE.read_text(encoding="utf-8").replace("One-line summary.", "Changed."), encoding="utf-8")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # kill it once MkDocs is writing the new tree (bounded by polls, not by a clock)
+    for _ in range(20_000):
+        if any(tmp_path.glob(".site.new-*/*")) or proc.poll() is not None:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after = {p.relative_to(tmp_path / "site"): p.read_bytes() for p in (tmp_path / "site").rglob("*") if p.is_file()}
+    assert after == before or proc.returncode == 0
+    subprocess.run(cmd, check=True, capture_output=True)
+    assert not list(tmp_path.glob(".site.*")), "the next build should remove the killed build's folders"
+    assert "Changed." in " ".join(parse((tmp_path / "site" / "en" / "index.html").read_text(encoding="utf-8")).text)
+
+
+@pytest.mark.parametrize("target", ["/etc/hostname", "/proc/self/environ"])
+def test_a_symlink_out_of_site_src_is_refused_and_nothing_is_published(tmp_path, target):
+    from generator.cli import main
+
+    project = make_project(tmp_path, FIXTURE.read_text(encoding="utf-8"))
+    (project.site_src / "assets" / "env.txt").symlink_to(target)
+    code = main(["--root", str(tmp_path), "build", "--offline"])
+    assert code == 2
+    assert not (tmp_path / "site").exists()
+    assert not list(tmp_path.glob(".site.*"))
+
+
+# ---------------------------------------------------------------- YAML that must not crash anything
+
+
+def _validate(tmp_path: Path, text: str) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    path = tmp_path / "datasets.yaml"
+    path.write_text(text, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "generator", "validate", str(path)], capture_output=True, text=True)
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "says"),
+    [
+        ("year: 2020", "year: " + "9" * 5000, "year", "digits"),
+        ("name: Alpha", 'name: "Alpha\\x1b[31m"', "name", "U+001B"),
+        ("name: Alpha", 'name: "Al\\0pha"', "name", "U+0000"),
+        ("summary: {zh: 一句话简介。, en: One-line summary.}", 'summary: {zh: 一句话简介。, en: "C1 \\x85 next line"}', "summary.en", "U+0085"),
+        ("homepage: https://example.org/alpha", 'homepage: "https://example.org/\\0x"', "homepage", "U+0000"),
+    ],
+)
+def test_hostile_scalars_get_a_located_error(tmp_path, old, new, field, says):
+    text = FIXTURE.read_text(encoding="utf-8")
+    assert old in text
+    code, err = _validate(tmp_path, text.replace(old, new, 1))
+    assert code == 2, err
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if old in row)
+    assert re.search(rf"datasets\.yaml:{line}:\d+: error: datasets\[0\][^:]*{re.escape(field)}", err), err
+    assert says in err and "Traceback" not in err
+
+
+def test_a_sample_path_with_a_nul_is_an_error_not_a_crash(tmp_path):
+    text = FIXTURE.read_text(encoding="utf-8").replace(
+        "    competitions:\n", '    samples:\n      - {path: "a\\0b.jpg", credit: me, licence: CC0-1.0, caption: {zh: 图, en: image}}\n    competitions:\n', 1
+    )
+    code, err = _validate(tmp_path, text)
+    assert code == 2 and "U+0000" in err and "Traceback" not in err, err
+
+
+def test_a_file_of_too_many_values_is_refused_before_it_is_built(tmp_path):
+    from generator.load import MAX_EVENTS
+
+    code, err = _validate(tmp_path, "datasets: [" + "1," * (MAX_EVENTS + 10) + "1]\n")
+    assert code == 2 and f"more than {MAX_EVENTS:,} values" in err and "Traceback" not in err, err
