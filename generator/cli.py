@@ -101,6 +101,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from generator.images import ImageSettings
     from generator.site import BuildError, BuildOptions, build_site
 
     project = _project(args)
@@ -109,6 +110,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         offline=args.offline,
         sample_mirror=Path(args.sample_mirror).resolve() if args.sample_mirror else None,
         progress=sys.stderr.isatty(),
+        image_settings=ImageSettings(allow_private=args.allow_private),
     )
     try:
         result = build_site(project, options)
@@ -157,6 +159,7 @@ def cmd_links(args: argparse.Namespace) -> int:
     from generator import links
 
     project = _project(args)
+    catalogue_targets: list[links.LinkTarget] = []
     try:
         config = links.CheckerConfig(offline=args.offline, allow_private=args.allow_private)
         if args.url_file:
@@ -176,7 +179,7 @@ def cmd_links(args: argparse.Namespace) -> int:
                 items.append((link.url, source, link.expect))
             pages = sorted(p for p in project.site_src.rglob("*.md") if p.is_file())
             items += links.targets_from_markdown(project.root, pages)
-            targets = links.dedupe_targets(items)
+            targets = catalogue_targets = links.dedupe_targets(items)
             if args.only:
                 # keep the YAML positions and expected statuses of the listed URLs
                 listed = links.targets_from_url_file(Path(args.only))
@@ -184,17 +187,26 @@ def cmd_links(args: argparse.Namespace) -> int:
                 wanted = {t.url for t in listed}
                 targets = [t for t in targets if t.url in wanted] + [t for t in listed if t.url not in known]
         cache_path = Path(args.cache) if args.cache else project.cache_dir / "links" / "cache.json"
-        cache = links.LinkCache.load(cache_path)
-    except (links.LinkConfigError, links.LinkCacheError, OSError) as err:
+        cache, warning = links.LinkCache.read(cache_path)
+    except (links.LinkConfigError, OSError) as err:
         print(f"sku-survey links: {err}", file=sys.stderr)
         return links.EXIT_USAGE
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     run = links.check_links(targets, config, cache, progress=sys.stderr.isatty())
-    if not args.offline:
+    if run.no_network:
+        if args.format != "text":  # the text report's summary line says it already
+            print(f"sku-survey links: {links.NO_NETWORK}", file=sys.stderr)
+    elif not args.offline:
         cache.save(cache_path)
-    if not args.url_file and not args.offline:
-        # the site shows each link's status from the latest full report
-        project.link_report.parent.mkdir(parents=True, exist_ok=True)
-        project.link_report.write_text(links.format_report(run, "json"), encoding="utf-8")
+        if not args.url_file:
+            # the site shows each link's status from the latest report; a partial run
+            # (--only) updates the links it checked and keeps the others' last status
+            stored = run
+            if args.only:
+                previous, _ = links.read_report(project.link_report)
+                stored = links.merge_runs(previous, run, frozenset(t.url for t in catalogue_targets))
+            links.write_report(project.link_report, stored)
     sys.stdout.write(links.format_report(run, args.format))
     return links.EXIT_BROKEN if run.failed() else links.EXIT_OK
 
@@ -257,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site-dir", help="where to put the site (default: site/)")
     p.add_argument("--sample-mirror", metavar="DIR", help="use DIR/<file name of the URL> instead of fetching a sample")
     p.add_argument("--timings", action="store_true", help="print the wall and CPU seconds of each stage")
+    p.add_argument("--allow-private", action="store_true", help="also fetch samples on private, loopback or link-local addresses")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("links", help="check every external link of the data and the hand-written pages")

@@ -300,9 +300,11 @@ def _social_cards(project: Project, catalog: Catalog, report: images.ImageReport
     return cards
 
 
-def _link_statuses(project: Project) -> tuple[dict[str, LinkStatus], bool]:
-    report = links.load_report(project.link_report)
-    return {url: LinkStatus(verdict=str(r.verdict), reason=r.reason) for url, r in report.items()}, bool(report)
+def _link_statuses(project: Project) -> tuple[dict[str, LinkStatus], bool, tuple[str, ...]]:
+    # a damaged report is ignored with a warning (links.read_report), never a failed build
+    run, warnings = links.read_report(project.link_report)
+    results = run.results if run is not None else ()
+    return {r.url: LinkStatus(verdict=str(r.verdict), reason=r.reason) for r in results}, bool(results), warnings
 
 
 def _source_date_epoch(catalog: Catalog) -> str:
@@ -581,6 +583,7 @@ class Staged:
     files_written: int
     report: images.ImageReport
     times: StageTimes
+    link_warnings: tuple[str, ...] = ()
 
 
 def stage(project: Project, options: BuildOptions, banner: str = "") -> Staged:
@@ -615,7 +618,7 @@ def _stage(project: Project, options: BuildOptions, banner: str) -> Staged:
             social = _social_cards(project, catalog, report, thumbs_dir)
     except OSError as err:
         raise BuildError("thumbnails", f"cannot write a preview card: {err}") from None
-    statuses, has_report = _link_statuses(project)
+    statuses, has_report, link_warnings = _link_statuses(project)
 
     stage_root = project.cache_dir / "stage"
     try:
@@ -623,7 +626,7 @@ def _stage(project: Project, options: BuildOptions, banner: str) -> Staged:
             docs, pages, changed = stage_docs(project, catalog, report, thumbs_dir, social, statuses, has_report, stage_root, banner)
     except OSError as err:
         raise BuildError("render", str(err)) from None
-    return Staged(catalog, stage_root, docs, pages, changed, report, times)
+    return Staged(catalog, stage_root, docs, pages, changed, report, times, link_warnings)
 
 
 def write_language_config(project: Project, staged: Staged, lang: Lang, site_dir: Path) -> Path:
@@ -670,7 +673,7 @@ def _build_locked(project: Project, options: BuildOptions, site_dir: Path) -> Bu
         site_dir=site_dir,
         datasets=len(staged.catalog.datasets),
         pages=staged.pages,
-        warnings=tuple(w.message for w in staged.report.warnings),
+        warnings=tuple(w.message for w in staged.report.warnings) + staged.link_warnings,
         thumbnails_encoded=staged.report.encoded,
         thumbnails_reused=staged.report.reused,
         files_written=staged.files_written,
