@@ -32,7 +32,7 @@ from pathlib import Path
 import yaml
 from markupsafe import escape
 
-from generator import images, links
+from generator import images, links, search
 from generator.files import write_atomic
 from generator.load import load_document
 from generator.model import Catalog, Lang
@@ -295,6 +295,7 @@ def language_config(project: Project, lang: Lang, docs_dir: Path, site_dir: Path
     from generator.render import t
 
     base_url = _site_url(project)
+    stage_root = docs_dir.parent  # the search files are staged beside the docs folders
     url = base_url if lang is Lang.ZH else base_url + "en/"
     home_path = "/" + base_url.split("://", 1)[-1].partition("/")[2]
     return {
@@ -309,11 +310,16 @@ def language_config(project: Project, lang: Lang, docs_dir: Path, site_dir: Path
             {
                 "search": {
                     "lang": "zh" if lang is Lang.ZH else "en",
-                    "separator": r'[\s\u200b\-_,:!=\[\]()"`/]+|\.(?!\d)|&[lg]t;|(?!\b)(?=[A-Z][a-z])',
+                    "separator": search.SEPARATOR,
+                    "fields": {name: {"boost": boost} for name, boost in search.FIELD_BOOSTS.items()},
+                    "jieba_dict_user": str(stage_root / search.USER_DICT_FILE),
                 }
             }
         ],
+        # adds the cross-language terms to the index and writes the browser's word list
+        "hooks": [str(Path(search.__file__).with_name("search_hook.py"))],
         "extra": {
+            "search_terms": str(stage_root / search.TERMS_FILE.format(lang=lang.value)),
             "site_lang": lang.value,
             "lang_base": {"zh": base_url, "en": base_url + "en/"},
             "home": {"zh": home_path, "en": home_path + "en/"},
@@ -406,13 +412,25 @@ def stage_docs(
             writer.copy_named_by_content(f"{SOCIAL_URL_DIR}/{path.name}", path)
         writer.remove_leftovers()
         write_atomic(keys_file, json.dumps(keys, indent=0, sort_keys=True).encode("utf-8"))
+        _write_if_changed(stage_root / search.TERMS_FILE.format(lang=lang.value), search.terms_json(search.catalog_terms(catalog, lang)))
         docs[lang] = root
         changed += writer.changed
+    _write_if_changed(stage_root / search.USER_DICT_FILE, search.user_dictionary(catalog))
     overrides = StageWriter(stage_root / "overrides")
     overrides.copy_tree(project.site_src / "overrides")
     overrides.write(BANNER_FILE, banner)  # empty unless the live preview has an error to show
     overrides.remove_leftovers()
     return docs, pages, changed + overrides.changed
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    raw = text.encode("utf-8")
+    try:
+        if path.read_bytes() == raw:
+            return
+    except OSError:
+        pass
+    write_atomic(path, raw)
 
 
 def _read_page_keys(path: Path) -> dict[str, str]:
