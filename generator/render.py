@@ -25,6 +25,7 @@ import jinja2
 import pydantic_core
 from markupsafe import Markup, escape
 
+from generator import compare
 from generator.load import parse_document
 from generator.model import (
     ACCESS_LABELS,
@@ -609,9 +610,12 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
         total_classes=known_classes,
         sku_count=sum(d.sku_level.level == "yes" for d in datasets),
     )
-    years = sorted({d.year for d in datasets}, reverse=True)
-    licences = sorted({licence_key(d.licence) for d in datasets})
-    plan("compare.md.j2", "compare.md", {"title": t("compare", lang)}, everything, datasets=datasets, years=years, licences=licences)
+    years = sorted({d.year for d in datasets})
+    plan(
+        "compare.md.j2", "compare.md", {"title": t("compare", lang)}, everything,
+        datasets=datasets, years=years, facets=compare.facets(catalog, lang, t),
+        licence_group=compare.licence_group, names_key=compare.names_key, max_picks=compare.MAX_PICKS,
+    )
     by_task = [(task, [d for d in datasets if task in d.tasks]) for task in Task]
     by_scene = [(scene, [d for d in datasets if scene in d.scenes]) for scene in Scene]
     plan("browse.md.j2", "tasks.md", {"title": t("by_task", lang)}, everything, heading=t("by_task", lang), groups=[(TASK_LABELS[k], v, k) for k, v in by_task])
@@ -651,6 +655,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
             bibtex_generated=generated,
             gbt=gbt7714(d.links.paper, lang) if d.links.paper else None,
             related=rel[d.id],
+            max_picks=compare.MAX_PICKS,
         )
 
     for d in datasets:

@@ -32,7 +32,7 @@ from pathlib import Path
 import yaml
 from markupsafe import escape
 
-from generator import images, links, search
+from generator import compare, images, links, search
 from generator.files import write_atomic
 from generator.load import load_document
 from generator.model import Catalog, Lang
@@ -45,6 +45,7 @@ from generator.render import (
     exports,
     format_count,
     plan_pages,
+    t,
 )
 from generator.validate import validate_document
 
@@ -405,6 +406,7 @@ def stage_docs(
             writer.write(page.path, page.render())
         for page in shared_exports:
             writer.write(page.path, page.text)
+        writer.write(compare.FACTS_FILE, compare.facts_json(compare.pick_facts(catalog, lang, t, format_count)))
         for thumb in report.thumbnails.values():
             for f in (*thumb.webp, *thumb.jpeg):
                 writer.copy_named_by_content(f"{THUMBS_URL_DIR}/{f.name}", thumbs_dir / f.name)
