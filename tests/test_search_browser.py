@@ -73,6 +73,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Path) -> Itera
 @dataclass
 class Browser:
     page: object
+    chromium: object
     outside: list[str] = field(default_factory=list)
 
 
@@ -85,7 +86,7 @@ def browser(site: Site) -> Iterator[Browser]:
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = chromium.new_context(viewport={"width": 1280, "height": 900})
-        result = Browser(page=context.new_page())
+        result = Browser(page=context.new_page(), chromium=chromium)
         local = urlsplit(site.base).netloc
 
         def route(r: object) -> None:
@@ -222,3 +223,161 @@ def test_the_word_list_is_the_index_vocabulary(site: Site) -> None:
         assert words == sorted(set(words)) and len(words) > 10
         assert all(w in index for w in words[:: max(1, len(words) // 50)])
         assert "货架" in words  # a scene label: in the Chinese text, and in the English index's tags
+
+
+# ---------------------------------------------------------------- compare page
+
+
+def _rows(page: object, selector: str = "tbody tr:not([hidden])") -> list[dict[str, str]]:
+    return page.locator(f"table[data-compare] {selector}").evaluate_all(  # type: ignore[attr-defined]
+        "rs => rs.map(r => ({id: r.dataset.id, task: r.dataset.task, scene: r.dataset.scene, licence: r.dataset.licence, year: r.dataset.year}))"
+    )
+
+
+def _params(page: object) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(urlsplit(page.url).query))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("lang", list(Lang), ids=str)
+def test_facets_take_several_values_count_and_live_in_the_address(browser: Browser, site: Site, lang: Lang) -> None:
+    assert {"rpc", "locount", "sku-110k"} <= site.ids
+    page = browser.page
+    page.goto(site.url(lang, "compare/"))  # type: ignore[attr-defined]
+    everything = _rows(page)
+    form = page.locator("form[data-compare-filters]")  # type: ignore[attr-defined]
+    assert form.is_visible()
+    counting = form.locator("label[data-option=counting]")
+    # the count an option shows is the number of rows ticking it leaves
+    promised = int(counting.locator("[data-count]").inner_text())
+    counting.locator("input").check()
+    assert len(_rows(page)) == promised == sum("counting" in r["task"].split() for r in everything)
+    form.locator("label[data-option=detection] input").check()
+    shown = _rows(page)
+    assert shown and all({"counting", "detection"} & set(r["task"].split()) for r in shown)
+    assert len(shown) == sum(bool({"counting", "detection"} & set(r["task"].split())) for r in everything)
+    assert _params(page)["task"] in ("counting,detection", "detection,counting")
+    # an option that would leave no row is not offered (studio scene with shelf-only tasks, say)
+    for label in form.locator("fieldset[data-facet=scene] label[data-option]").all():
+        n = int(label.locator("[data-count]").inner_text())
+        assert label.is_hidden() == (n == 0), label.get_attribute("data-option")
+    # sort, reload, Back
+    page.locator("table[data-compare] thead button[data-key=images]").click()  # type: ignore[attr-defined]
+    assert _params(page)["sort"] == "images" and _params(page)["dir"] == "descending"
+    page.reload()  # type: ignore[attr-defined]
+    assert [r["id"] for r in _rows(page)] == [r["id"] for r in shown_sorted(page)]
+    assert form.locator("label[data-option=counting] input").is_checked()
+    assert page.locator("table[data-compare] thead th[aria-sort=descending] button").get_attribute("data-key") == "images"  # type: ignore[attr-defined]
+    page.go_back()  # type: ignore[attr-defined]  # before the sort
+    assert "sort" not in _params(page)
+    assert page.locator("table[data-compare] thead th[aria-sort=descending]").count() == 0  # type: ignore[attr-defined]
+    page.go_back()  # type: ignore[attr-defined]  # before ticking detection
+    assert _params(page)["task"] == "counting"
+    assert not form.locator("label[data-option=detection] input").is_checked()
+    assert all("counting" in r["task"].split() for r in _rows(page))
+
+
+def shown_sorted(page: object) -> list[dict[str, str]]:
+    """The visible rows in the order the images column's values say, largest first, unknown last."""
+    rows = page.locator("table[data-compare] tbody tr:not([hidden])").evaluate_all(  # type: ignore[attr-defined]
+        """rs => { const i = [...document.querySelectorAll('table[data-compare] thead th')].findIndex(th => th.querySelector('[data-key=images]'));
+                   return rs.map(r => ({id: r.dataset.id, v: r.cells[i].dataset.value})); }"""
+    )
+    known = sorted((r for r in rows if r["v"]), key=lambda r: -int(r["v"]))
+    return known + [r for r in rows if not r["v"]]
+
+
+@pytest.mark.parametrize("lang", list(Lang), ids=str)
+def test_licence_groups_year_range_and_name_filter(browser: Browser, site: Site, lang: Lang) -> None:
+    assert "sku-110k" in site.ids
+    page = browser.page
+    page.goto(site.url(lang, "compare/?licence=non-commercial,unknown&from=2019&to=2020"))  # type: ignore[attr-defined]
+    shown = _rows(page)
+    assert shown and all(r["licence"] in ("non-commercial", "unknown") and 2019 <= int(r["year"]) <= 2020 for r in shown)
+    assert page.locator("form[data-compare-filters] input[name=from]").input_value() == "2019"  # type: ignore[attr-defined]
+    page.goto(site.url(lang, "compare/"))  # type: ignore[attr-defined]
+    box = page.locator("form[data-compare-filters] input[name=q]")  # type: ignore[attr-defined]
+    box.fill("sku110")  # an alias written without the hyphen
+    assert [r["id"] for r in _rows(page)] == ["sku-110k"]
+    box.press("Enter")
+    assert _params(page)["q"] == "sku110"
+    page.locator("form[data-compare-filters] button[type=reset]").click()  # type: ignore[attr-defined]
+    assert len(_rows(page)) == len(site.ids) and not _params(page)
+
+
+@pytest.mark.parametrize("lang", list(Lang), ids=str)
+def test_pick_to_compare_from_the_table_and_a_dataset_page(browser: Browser, site: Site, lang: Lang) -> None:
+    assert {"rpc", "sku-110k", "locount"} <= site.ids
+    page = browser.page
+    page.goto(site.url(lang, "compare/"))  # type: ignore[attr-defined]
+    page.evaluate("localStorage.clear()")  # type: ignore[attr-defined]
+    page.goto(site.url(lang, "compare/"))  # type: ignore[attr-defined]
+    page.locator("input[data-pick=rpc]").check()  # type: ignore[attr-defined]
+    page.locator("input[data-pick=sku-110k]").check()  # type: ignore[attr-defined]
+    assert _params(page)["pick"] == "rpc,sku-110k"
+    view = page.locator("[data-pick-table]")  # type: ignore[attr-defined]
+    view.locator("tbody").wait_for()
+    heads = view.locator("thead th a").all_text_contents()
+    assert heads == ["RPC", "SKU-110K"]
+    labels = view.locator("tr.pick-label th").all_text_contents()
+    for key in ("images", "classes", "splits", "annotation", "tasks", "scenes", "licence", "access", "year", "paper"):
+        assert t(key, lang) in labels, key
+    images = view.locator("tr[data-fact=images] td").all_text_contents()
+    assert len(images) == 2 and all(any(ch.isdigit() for ch in v) for v in images)
+    # a dataset page adds a third, and its link names all three
+    page.goto(site.url(lang, "datasets/locount/"))  # type: ignore[attr-defined]
+    toggle = page.locator("[data-pick-toggle]")  # type: ignore[attr-defined]
+    assert toggle.inner_text() == t("pick_add", lang)
+    toggle.click()
+    assert toggle.inner_text() == t("pick_remove", lang)
+    go = page.locator("[data-pick-go]")  # type: ignore[attr-defined]
+    assert go.get_attribute("href").endswith("compare/?pick=rpc,sku-110k,locount")
+    go.click()
+    page.locator("[data-pick-table] tbody").wait_for()  # type: ignore[attr-defined]
+    assert page.locator("[data-pick-table] thead th a").all_text_contents() == ["RPC", "SKU-110K", "Locount"]  # type: ignore[attr-defined]
+    # the address alone restores the view, in the other language too
+    other = Lang.EN if lang is Lang.ZH else Lang.ZH
+    page.goto(site.url(other, "compare/?pick=locount,rpc"))  # type: ignore[attr-defined]
+    page.locator("[data-pick-table] tbody").wait_for()  # type: ignore[attr-defined]
+    assert page.locator("[data-pick-table] thead th a").all_text_contents() == ["Locount", "RPC"]  # type: ignore[attr-defined]
+    assert t("images", other) in page.locator("[data-pick-table] tr.pick-label th").all_text_contents()  # type: ignore[attr-defined]
+    page.locator("[data-pick-table] thead button.pick-remove").first.click()  # type: ignore[attr-defined]
+    assert _params(page)["pick"] == "rpc"
+    assert page.locator("[data-pick-table] tbody").count() == 0  # type: ignore[attr-defined]
+    assert page.locator("[data-pick-status]").inner_text() == t("pick_more", other)  # type: ignore[attr-defined]
+
+
+def test_pick_view_is_readable_on_a_phone(browser: Browser, site: Site) -> None:
+    assert {"rpc", "sku-110k", "locount", "rp2k"} <= site.ids
+    context = browser.chromium.new_context(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(site.url(Lang.ZH, "compare/?pick=rpc,sku-110k,locount,rp2k"))
+        page.locator("[data-pick-table] tbody").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        widths = page.locator("[data-pick-table] thead th").evaluate_all("ths => ths.map(th => th.getBoundingClientRect().width)")
+        assert len(widths) == 4 and min(widths) >= 70  # four readable columns, no sideways scrolling
+    finally:
+        context.close()
+
+
+def test_without_javascript_the_table_is_all_there_with_a_note(browser: Browser, site: Site) -> None:
+    context = browser.chromium.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        for lang in Lang:
+            page.goto(site.url(lang, "compare/?task=counting"))
+            assert page.locator("table[data-compare] tbody tr:visible").count() == len(site.ids)
+            note = page.locator("p.compare-noscript")
+            assert note.is_visible() and note.inner_text() == t("compare_noscript", lang)
+            assert page.locator("form[data-compare-filters]").is_hidden()
+            assert page.locator("[data-pick-view]").is_hidden()
+    finally:
+        context.close()
+
+
+def test_site_js_inserts_data_as_text_only() -> None:
+    for name in ("site.js", "search-query.js"):
+        source = (REPO / "site_src" / "assets" / name).read_text(encoding="utf-8")
+        assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function", source), name
