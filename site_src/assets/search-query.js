@@ -24,7 +24,8 @@
   var words = null; // Set of words, once loaded
   var maxLength = 1;
   var variants = {};
-  var han = /\p{Script=Han}+/gu;
+  // a Chinese run, with the lunr presence modifier (+ required, - excluded) written before it
+  var han = /(^|\s)?([+-]?)(\p{Script=Han}+)/gu;
 
   // Fewest pieces; a character the list does not know costs more than a word, so known
   // words win. Returns the pieces in order.
@@ -63,20 +64,20 @@
 
   function rewrite(query) {
     if (!words) return query;
-    var out = query.replace(han, function (run) {
+    var out = query.replace(han, function (match, space, modifier, run) {
       var pieces = cut(run);
       var known = pieces.filter(function (p) { return p.length > 1; });
       // characters the list does not know between known words are dropped: 自助结账 is
       // searched as 结账, not as 自* 助* (every word starting with 自); a run of unknown
       // characters only is left to Material (typing: 码 finds 码隆)
-      if (!known.length) return run;
+      if (!known.length) return match;
       var terms = [];
       known.forEach(function (p) {
         [p].concat(inner(p)).forEach(function (w) {
           if (terms.indexOf(w) === -1) terms.push(w);
         });
       });
-      return " " + terms.map(whole).join(" ") + " ";
+      return " " + terms.map(function (w) { return modifier + whole(w); }).join(" ") + " ";
     });
     out = out.split(/\s+/).map(function (term) {
       var more = variants[term.toLowerCase()];
