@@ -23,10 +23,11 @@ from typing import Any
 
 import jinja2
 import pydantic_core
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from generator import compare
 from generator.load import parse_document
+from generator.markup import fence, front_matter_text, md_text, slug
 from generator.model import (
     ACCESS_LABELS,
     SCENE_LABELS,
@@ -152,17 +153,17 @@ def format_count(value: int, lang: Lang) -> str:
 
 def figure_html(fig: Figure | None, lang: Lang) -> Markup:
     if fig is None:
-        return Markup(f'<span class="na">{escape(t("not_applicable", lang))}</span>')
+        return Markup(f'<span class="na">{md_text(t("not_applicable", lang))}</span>')
     if fig.value is None:
-        text = Markup(f'<span class="unknown">{escape(t("unknown", lang))}</span>')
+        text = Markup(f'<span class="unknown">{md_text(t("unknown", lang))}</span>')
     else:
         prefix = {Qualifier.EXACT: "", Qualifier.APPROX: "≈", Qualifier.AT_LEAST: "≥"}[fig.qualifier]
         tip = {Qualifier.EXACT: "", Qualifier.APPROX: t("approx_tip", lang), Qualifier.AT_LEAST: t("at_least_tip", lang)}[fig.qualifier]
-        number = escape(prefix + format_count(fig.value, lang))
-        text = Markup(f'<span title="{escape(tip)}">{number}</span>') if tip else Markup(number)
+        number = md_text(prefix + format_count(fig.value, lang))
+        text = Markup(f'<span title="{md_text(tip)}">{number}</span>') if tip else number
     if not fig.verified:
         tip = f"{t('unverified_tip', lang)}: {fig.source}"
-        text += Markup(f' <span class="badge unverified" title="{escape(tip)}">{escape(t("unverified", lang))}</span>')
+        text += Markup(f' <span class="badge unverified" title="{md_text(tip)}">{md_text(t("unverified", lang))}</span>')
     return text
 
 
@@ -337,34 +338,34 @@ def chart_svg(catalog: Catalog, lang: Lang) -> str:
     out = [
         f'<svg class="landscape" viewBox="0 0 {width} {height}" role="group" aria-labelledby="chart-title-{lang} chart-desc-{lang}" xmlns="http://www.w3.org/2000/svg">',
         # a group, not an image: the marks are links, which an img role would hide
-        f'<title id="chart-title-{lang}">{escape(title)}</title>',
-        f'<desc id="chart-desc-{lang}">{escape("; ".join(desc_items))}</desc>',
+        f'<title id="chart-title-{lang}">{md_text(title)}</title>',
+        f'<desc id="chart-desc-{lang}">{md_text("; ".join(desc_items))}</desc>',
         f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" class="plot"/>',
     ]
     for e in range(x0, x1 + 1):
         x = sx(e)
         out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" class="grid"/>')
-        out.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle" class="tick">{escape(format_count(10**e, lang))}</text>')
+        out.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle" class="tick">{md_text(format_count(10**e, lang))}</text>')
     for e in range(y0, y1 + 1):
         y = sy(e)
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" class="grid"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{escape(format_count(10**e, lang))}</text>')
-    out.append(f'<text x="{(left + width - right) / 2:.1f}" y="{height - 30}" text-anchor="middle" class="axis">{escape(t("chart_x", lang))}</text>')
-    out.append(f'<text x="16" y="{(top + height - bottom) / 2:.1f}" text-anchor="middle" class="axis" transform="rotate(-90 16 {(top + height - bottom) / 2:.1f})">{escape(t("chart_y", lang))}</text>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{md_text(format_count(10**e, lang))}</text>')
+    out.append(f'<text x="{(left + width - right) / 2:.1f}" y="{height - 30}" text-anchor="middle" class="axis">{md_text(t("chart_x", lang))}</text>')
+    out.append(f'<text x="16" y="{(top + height - bottom) / 2:.1f}" text-anchor="middle" class="axis" transform="rotate(-90 16 {(top + height - bottom) / 2:.1f})">{md_text(t("chart_y", lang))}</text>')
     for d, xv, yv in zip(points, xs if points else [], ys if points else []):
         task = d.tasks[0]
         x, y = sx(xv), sy(yv)
         label = f"{d.name}: {format_count(d.stats.images.value or 0, lang)} / {format_count(d.stats.classes.value or 0, lang)} ({TASK_LABELS[task][lang]})"
         out.append(
-            f'<a href="datasets/{d.id}/"><circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{TASK_COLOURS[task]}" class="mark"><title>{escape(label)}</title></circle>'
-            f'<text x="{x + 8:.1f}" y="{y - 8:.1f}" class="label">{escape(d.name)}</text></a>'
+            f'<a href="datasets/{d.id}/"><circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{TASK_COLOURS[task]}" class="mark"><title>{md_text(label)}</title></circle>'
+            f'<text x="{x + 8:.1f}" y="{y - 8:.1f}" class="label">{md_text(d.name)}</text></a>'
         )
     legend_x = left + 10
     for i, task in enumerate(Task):
         y = height - 12
         x = legend_x + i * 115
         out.append(f'<circle cx="{x}" cy="{y - 4}" r="5" fill="{TASK_COLOURS[task]}"/>')
-        out.append(f'<text x="{x + 9}" y="{y}" class="legend">{escape(TASK_LABELS[task][lang])}</text>')
+        out.append(f'<text x="{x + 9}" y="{y}" class="legend">{md_text(TASK_LABELS[task][lang])}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -483,23 +484,43 @@ def reference_rows() -> list[dict[str, str]]:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        autoescape=True,
+        # every {{ value }} of a page: text, never markup (see markup.py); the project's own
+        # markup comes from the templates' literal text and from Markup values
+        finalize=md_text,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["tojson_compact"] = lambda v: Markup(json.dumps(v, ensure_ascii=False, sort_keys=True))
+    env.filters["slug"] = slug
+    env.filters["fence"] = fence
     return env
 
 
+def _xml_environment() -> jinja2.Environment:
+    # the feed is XML, not Markdown: markupsafe's escaping is the whole rule there
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
 _ENV = _environment()
+_XML_ENV = _xml_environment()
 
 
 def _front_matter(meta: Mapping[str, Any]) -> str:
-    # JSON values are valid YAML, and json.dumps quotes everything that needs it
+    # JSON values are valid YAML, and json.dumps quotes everything that needs it; the theme
+    # prints title and description without escaping them
     lines = ["---"]
     for key, value in meta.items():
+        if key in ("title", "description"):
+            value = front_matter_text(value)
         lines.append(f"{key}: {json.dumps(value, ensure_ascii=False, sort_keys=True)}")
     lines.append("---")
     return "\n".join(lines) + "\n"
@@ -592,7 +613,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     everything = _key(*base, *own.values(), *inputs.links, *map(repr, inputs.links.values()))
 
     def page(template: str, path: str, meta: Mapping[str, Any], **extra: Any) -> str:
-        return _front_matter(meta) + _ENV.get_template(template).render(**ctx, **extra, prefix=page_prefix(path))
+        return _front_matter(meta) + _ENV.get_template(template).render(**ctx, **extra, prefix=Markup(page_prefix(path)))
 
     def plan(template: str, path: str, meta: Mapping[str, Any], key: str, **extra: Any) -> None:
         pages.append(PlannedPage(path, key, partial(page, template, path, meta, **extra)))
@@ -631,7 +652,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     newest = sorted(datasets, key=lambda d: (d.added, d.id), reverse=True)[:FEED_LIMIT]
 
     def feed() -> str:
-        return _ENV.get_template("feed.xml.j2").render(
+        return _XML_ENV.get_template("feed.xml.j2").render(
             **ctx, items=newest, site_url=site_url, updated=max(d.added for d in datasets).isoformat()
         )
 
