@@ -51,20 +51,24 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
-MEASURE_JS = """async (q) => {
+MEASURE_JS = """async ([q, resendMs]) => {
   const box = document.querySelector('input.md-search__input');
   const list = document.querySelector('.md-search-result__list');
   const send = v => { box.value = v; box.dispatchEvent(new KeyboardEvent('keyup', {bubbles: true})); };
-  if (list.children.length) {
-    send('');
-    await new Promise(r => { const o = new MutationObserver(() => { if (!list.children.length) { o.disconnect(); r(); } }); o.observe(list, {childList: true}); });
-  }
-  return await new Promise(resolve => {
-    const t0 = performance.now();
-    const o = new MutationObserver(() => { if (list.children.length) { o.disconnect(); resolve(performance.now() - t0); } });
+  const until = (test, ms) => new Promise(resolve => {
+    if (test()) return resolve(true);
+    const o = new MutationObserver(() => { if (test()) { o.disconnect(); clearTimeout(timer); resolve(true); } });
+    const timer = setTimeout(() => { o.disconnect(); resolve(false); }, ms);
     o.observe(list, {childList: true});
-    send(q);
   });
+  if (list.children.length) { send(''); await until(() => !list.children.length, 60000); }
+  const t0 = performance.now();
+  send(q);
+  // cold: Material may not listen yet; a reader would type on, so keyups repeat until it answers
+  const again = resendMs ? setInterval(() => send(q), resendMs) : null;
+  const ok = await until(() => list.children.length > 0, 120000);
+  if (again) clearInterval(again);
+  return ok ? performance.now() - t0 : null;
 }"""
 
 READY_JS = """() => { const m = document.querySelector('.md-search-result__meta'); return m && m.dataset.benchInitial !== undefined && m.textContent.trim() !== m.dataset.benchInitial; }"""
@@ -72,6 +76,15 @@ READY_JS = """() => { const m = document.querySelector('.md-search-result__meta'
 
 def _bytes(path: Path) -> int:
     return path.stat().st_size if path.is_file() else 0
+
+
+def measure_bytes(site_dir: Path, datasets: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"datasets": datasets}
+    for lang in ("zh", "en"):
+        root = site_dir / PREFIX[lang]
+        index = _bytes(root / "search" / "search_index.json")
+        out[lang] = {"index bytes": index, "index bytes per dataset": index / datasets}
+    return out
 
 
 def measure_site(site_dir: Path, datasets: int, runs: int) -> dict[str, Any]:
@@ -98,16 +111,18 @@ def measure_site(site_dir: Path, datasets: int, runs: int) -> dict[str, Any]:
                 cold: list[float] = []
                 for _ in range(runs):
                     # cold: type as soon as the box is there
-                    page.goto(base + PREFIX[lang] + "compare/", wait_until="commit")
-                    page.wait_for_selector("input.md-search__input", state="attached")
-                    cold.append(page.evaluate(MEASURE_JS, QUERIES[lang][0]))
+                    page.goto(base + PREFIX[lang] + "compare/", wait_until="domcontentloaded")
+                    cold.append(page.evaluate(MEASURE_JS, [QUERIES[lang][0], 50]))
                 page.goto(base + PREFIX[lang] + "compare/")
                 page.evaluate("() => { const m = document.querySelector('.md-search-result__meta'); m.dataset.benchInitial = m.textContent.trim(); }")
                 page.wait_for_function(READY_JS, timeout=120_000)
                 for _ in range(runs):
                     for q in QUERIES[lang]:
-                        warm.append(page.evaluate(MEASURE_JS, q))
+                        warm.append(page.evaluate(MEASURE_JS, [q, 0]))
                 page.close()
+                missed = [x for x in warm + cold if x is None]
+                if missed:
+                    raise RuntimeError(f"{lang}: {len(missed)} queries gave no result within two minutes")
                 figures["warm first results ms (median)"] = statistics.median(warm)
                 figures["warm first results ms (worst)"] = max(warm)
                 figures["cold first results ms (median)"] = statistics.median(cold)
@@ -118,7 +133,7 @@ def measure_site(site_dir: Path, datasets: int, runs: int) -> dict[str, Any]:
     return out
 
 
-def run_size(size: int, runs: int, keep: bool) -> dict[str, Any]:
+def run_size(size: int, runs: int, keep: bool, bytes_only: bool = False) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix=f"sku-search-bench-{size}-"))
     try:
         project, data = build_bench.make_project(size, root)
@@ -126,7 +141,11 @@ def run_size(size: int, runs: int, keep: bool) -> dict[str, Any]:
             d.pop("samples", None)  # images do not reach the index; skipping them saves minutes
         build_bench._write_data(root, data)
         build_bench._startup()
+        print(f"{size} datasets: building", file=sys.stderr, flush=True)
         site.build_site(project, site.BuildOptions(site_dir=project.site_dir, offline=True))
+        print(f"{size} datasets: measuring", file=sys.stderr, flush=True)
+        if bytes_only:
+            return measure_bytes(project.site_dir, size)
         return measure_site(project.site_dir, size, runs)
     finally:
         if keep:
@@ -145,7 +164,9 @@ def print_report(results: list[dict[str, Any]]) -> None:
     print("| --- | " + " | ".join("---:" for _ in sizes) + " |")
     for lang in ("zh", "en"):
         for row in rows:
-            values = [r[lang].get(row, 0) for r in results]
+            if row not in results[0][lang]:
+                continue
+            values = [r[lang][row] for r in results]
             cells = [f"{v:,.0f}" if isinstance(v, int) or v >= 100 else f"{v:.1f}" for v in values]
             print(f"| {lang}: {row} | " + " | ".join(cells) + " |")
 
@@ -156,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--bytes-only", action="store_true", help="index sizes only, no browser (for the base commit)")
     args = parser.parse_args(argv)
-    results = [run_size(int(s), args.runs, args.keep) for s in args.sizes.split(",")]
+    results = [run_size(int(s), args.runs, args.keep, args.bytes_only) for s in args.sizes.split(",")]
     print_report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")

@@ -226,8 +226,24 @@ class _Fmt:
         return text
 
 
-def pick_facts(catalog: Catalog, lang: Lang, t: Callable[[str, Lang], str], count: Callable[[int, Lang], str]) -> dict[str, Any]:
-    """Rows (key, label) and, per dataset, its name, page and the lines of every row."""
+# (dataset key, language) -> its facts. The live preview re-stages in one process on every
+# edit: a dataset whose key is unchanged is not formatted again (0.4 ms each, 1.3 s at 3,000).
+_FACTS_CACHE: dict[tuple[str, str], dict[str, Any]] = {}
+_FACTS_CACHE_LIMIT = 20_000
+
+
+def pick_facts(
+    catalog: Catalog,
+    lang: Lang,
+    t: Callable[[str, Lang], str],
+    count: Callable[[int, Lang], str],
+    keys: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Rows (key, label) and, per dataset, its name, page and the lines of every row.
+
+    ``keys`` (dataset id -> a fingerprint of everything about it, RenderInputs.dataset_keys)
+    lets an unchanged dataset's facts be reused from an earlier call in this process.
+    """
     fmt = _Fmt(lang, t, count)
     rows: list[tuple[str, Callable[[Dataset], Any]]] = []
     for name in Dataset.model_fields:
@@ -240,13 +256,22 @@ def pick_facts(catalog: Catalog, lang: Lang, t: Callable[[str, Lang], str], coun
                 rows.append((part, lambda d, name=name, part=part: getattr(getattr(d, name), part)))
         else:
             rows.append((name, lambda d, name=name: getattr(d, name)))
-    return {
-        "rows": [{"key": key, "label": fmt.label(key)} for key, _ in rows],
-        "datasets": {
-            d.id: {"name": d.name, "page": f"datasets/{d.id}/", "facts": {key: fmt.lines(get(d)) for key, get in rows}}
-            for d in catalog.datasets
-        },
-    }
+
+    def one(d: Dataset) -> dict[str, Any]:
+        return {"name": d.name, "page": f"datasets/{d.id}/", "facts": {key: fmt.lines(get(d)) for key, get in rows}}
+
+    out: dict[str, Any] = {}
+    for d in catalog.datasets:
+        if keys is None or d.id not in keys:
+            out[d.id] = one(d)
+            continue
+        cache_key = (keys[d.id], lang.value)
+        if cache_key not in _FACTS_CACHE:
+            if len(_FACTS_CACHE) >= _FACTS_CACHE_LIMIT:
+                _FACTS_CACHE.clear()
+            _FACTS_CACHE[cache_key] = one(d)
+        out[d.id] = _FACTS_CACHE[cache_key]
+    return {"rows": [{"key": key, "label": fmt.label(key)} for key, _ in rows], "datasets": out}
 
 
 def facts_json(facts: Mapping[str, Any]) -> str:

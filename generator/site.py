@@ -435,7 +435,7 @@ def stage_docs(
             writer.write(page.path, page.render())
         for page in shared_exports:
             writer.write(page.path, page.text)
-        writer.write(compare.FACTS_FILE, compare.facts_json(compare.pick_facts(catalog, lang, t, format_count)))
+        writer.write(compare.FACTS_FILE, compare.facts_json(compare.pick_facts(catalog, lang, t, format_count, inputs.dataset_keys)))
         for thumb in report.thumbnails.values():
             for f in (*thumb.webp, *thumb.jpeg):
                 writer.copy_named_by_content(f"{THUMBS_URL_DIR}/{f.name}", thumbs_dir / f.name)

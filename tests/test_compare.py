@@ -117,3 +117,11 @@ def test_terms_are_added_to_the_page_entry_only_and_words_come_from_the_index() 
     assert index["docs"][0]["tags"] == ["X", "零售\u200b商品"]
     assert "tags" not in index["docs"][1]
     assert index_words(index) == ["商品", "密集", "概况", "货架", "零售"]
+
+
+def test_facts_reused_by_key_equal_facts_made_afresh(catalog: Catalog) -> None:
+    keys = {d.id: f"key-of-{d.id}" for d in catalog.datasets}
+    fresh = pick_facts(catalog, Lang.ZH, t, format_count)
+    assert pick_facts(catalog, Lang.ZH, t, format_count, keys) == fresh
+    assert pick_facts(catalog, Lang.ZH, t, format_count, keys) == fresh  # from the cache
+    assert pick_facts(catalog, Lang.EN, t, format_count, keys) != fresh  # the language is part of the key
