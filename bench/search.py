@@ -78,6 +78,16 @@ def _bytes(path: Path) -> int:
     return path.stat().st_size if path.is_file() else 0
 
 
+def _terms_bytes(index_file: Path) -> int:
+    """What the hook's tags add: the index's bytes minus the same index written without them."""
+    if not index_file.is_file():
+        return 0
+    index = json.loads(index_file.read_text(encoding="utf-8"))
+    for doc in index.get("docs", []):
+        doc.pop("tags", None)
+    return index_file.stat().st_size - len(json.dumps(index, separators=(",", ":"), default=str).encode("utf-8"))
+
+
 def measure_bytes(site_dir: Path, datasets: int) -> dict[str, Any]:
     out: dict[str, Any] = {"datasets": datasets}
     for lang in ("zh", "en"):
@@ -103,6 +113,7 @@ def measure_site(site_dir: Path, datasets: int, runs: int) -> dict[str, Any]:
                 figures: dict[str, Any] = {
                     "index bytes": index,
                     "index bytes per dataset": index / datasets,
+                    "of which cross-language terms": _terms_bytes(root / "search" / "search_index.json"),
                     "word list bytes": _bytes(root / "assets" / "search-words.json"),
                     "facts bytes": _bytes(root / "assets" / "compare-facts.json"),
                 }
@@ -157,7 +168,7 @@ def run_size(size: int, runs: int, keep: bool, bytes_only: bool = False) -> dict
 def print_report(results: list[dict[str, Any]]) -> None:
     sizes = [r["datasets"] for r in results]
     rows = [
-        "index bytes", "index bytes per dataset", "word list bytes", "facts bytes",
+        "index bytes", "index bytes per dataset", "of which cross-language terms", "word list bytes", "facts bytes",
         "warm first results ms (median)", "warm first results ms (worst)", "cold first results ms (median)",
     ]
     print("| figure | " + " | ".join(f"{s:,}" for s in sizes) + " |")

@@ -14,6 +14,7 @@ language's names and labels, so ``货架`` finds the shelf datasets on the Engli
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterable
@@ -114,7 +115,11 @@ def segment(text: str) -> str:
 
 
 def add_terms(index: dict[str, object], terms: Iterable[SearchTerms]) -> None:
-    """Give each dataset page's first entry (the page, not its sections) its terms as tags."""
+    """Give each dataset page's first entry (the page, not its sections) its terms as tags.
+
+    Escaped as HTML: Material's results insert index fields as markup (its own title and
+    text come escaped from the page), so a name like ``<img onerror=…>`` must stay text.
+    """
     by_location = {t.location: t for t in terms}
     docs = index.get("docs")
     if not isinstance(docs, list):
@@ -122,7 +127,7 @@ def add_terms(index: dict[str, object], terms: Iterable[SearchTerms]) -> None:
     for doc in docs:
         if isinstance(doc, dict) and doc.get("location") in by_location:
             found = by_location.pop(str(doc["location"]))
-            doc["tags"] = [segment(w) for w in found.tags]
+            doc["tags"] = [segment(html.escape(w, quote=False)) for w in found.tags]
 
 
 def index_words(index: dict[str, object]) -> list[str]:

@@ -113,8 +113,8 @@ def test_terms_are_added_to_the_page_entry_only_and_words_come_from_the_index() 
         {"location": "datasets/x/", "title": "X", "text": "密集\u200b货架 shelf"},
         {"location": "datasets/x/#facts", "title": "概况", "text": "a"},
     ]}
-    add_terms(index, [SearchTerms("datasets/x/", ("X", "零售商品"))])
-    assert index["docs"][0]["tags"] == ["X", "零售\u200b商品"]
+    add_terms(index, [SearchTerms("datasets/x/", ("X", "零售商品", "<img src=x onerror=alert(1)>"))])
+    assert index["docs"][0]["tags"] == ["X", "零售\u200b商品", "&lt;img src=x onerror=alert(1)&gt;"]
     assert "tags" not in index["docs"][1]
     assert index_words(index) == ["商品", "密集", "概况", "货架", "零售"]
 
