@@ -164,7 +164,7 @@ class _Fmt:
         if isinstance(value, SkuLabel):
             return [f"{SKU_LEVEL_LABELS[value.level][lang]}: {value.reason[lang]}"]
         if isinstance(value, Paper):
-            head = f"{value.title}. {', '.join(value.authors)}. {value.venue}, {value.year}"
+            head = f"{value.title}. {', '.join(str(a) for a in value.authors)}. {value.venue}, {value.year}"
             return [[head, value.url] if value.url else head]
         if isinstance(value, Link):
             text = value.label[lang] if value.label else value.url

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
@@ -132,7 +133,14 @@ def test_pages_are_in_their_language_with_a_switch_to_the_same_page(built):
     entry = sitemap.split("<loc>https://sku-survey.github.io/datasets/rpc/</loc>", 1)[1].split("</url>", 1)[0]
     assert '<xhtml:link rel="alternate" hreflang="en" href="https://sku-survey.github.io/en/datasets/rpc/"/>' in entry
     assert '<xhtml:link rel="alternate" hreflang="zh-CN" href="https://sku-survey.github.io/datasets/rpc/"/>' in entry
-    assert 'rel="alternate"' not in zh.split("</head>", 1)[0]  # Material would fetch a sitemap beside each one
+    # Material's script fetches a sitemap.xml beside every alternate link: each must have one
+    for page, base in ((zh, "datasets/rpc/"), (en, "en/datasets/rpc/")):
+        alternates = re.findall(r'<link rel="alternate"[^>]* href="([^"]+)"', page.split("</head>", 1)[0])
+        assert alternates, "the feed and the Croissant file are linked from <head>"
+        for href in alternates:
+            target = urljoin(f"https://h/{base}", href)
+            assert (options.site_dir / target.removeprefix("https://h/")).is_file(), href
+            assert (options.site_dir / urljoin(target, "sitemap.xml").removeprefix("https://h/")).is_file(), href
     assert "结账" in zh and "checkout" in en.lower()
 
 
@@ -144,7 +152,7 @@ def test_dataset_page_head_has_schema_org_dataset(built):
     data = json.loads(payload)
     assert data["@type"] == "Dataset" and data["name"] == "RPC"
     assert data["url"] == "https://sku-survey.github.io/en/datasets/rpc/"
-    assert data["license"] == "https://rpc-dataset.github.io/"
+    assert data["license"] == "https://creativecommons.org/licenses/by-nc-sa/4.0/"  # CC-BY-NC-SA-4.0's own page
     for key in ("description", "sameAs", "creator", "datePublished", "keywords", "citation", "distribution"):
         assert data[key], key
 
