@@ -28,4 +28,7 @@ def on_post_build(config: Any) -> None:
         add_terms(index, read_terms(Path(terms_file)))
         # the separators Material writes with, so an index without terms is unchanged
         write_atomic(index_file, json.dumps(index, separators=(",", ":"), default=str).encode("utf-8"))
-    write_atomic(site_dir / WORDS_URL, words_json(index_words(index)).encode("utf-8"))
+    words_file = site_dir / WORDS_URL
+    # as MkDocs' own writes do: the folder may not be there (the two languages build at once)
+    words_file.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(words_file, words_json(index_words(index)).encode("utf-8"))
