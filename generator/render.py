@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from generator import compare
 from generator.citations import page_citation
 from generator.exports import CATALOGUE_CROISSANT, croissant_path, export_files, schema_org
 from generator.load import parse_document
@@ -502,16 +503,12 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
         total_classes=known_classes,
         sku_count=sum(d.sku_level.level == "yes" for d in datasets),
     )
-    years = sorted({d.year for d in datasets}, reverse=True)
-    licences = sorted({licence_key(d.licence) for d in datasets})
-    # a filter offers only values some dataset has: an option that empties the table is a dead end
-    options = {
-        "tasks": [x for x in Task if any(x in d.tasks for d in datasets)],
-        "scenes": [x for x in Scene if any(x in d.scenes for d in datasets)],
-        "sku_levels": [x for x in SkuLevel if any(d.sku_level.level is x for d in datasets)],
-        "accesses": [x for x in Access if any(d.access is x for d in datasets)],
-    }
-    plan("compare.md.j2", "compare.md", {"title": t("compare", lang)}, everything, datasets=datasets, years=years, licences=licences, **options)
+    years = sorted({d.year for d in datasets})
+    plan(
+        "compare.md.j2", "compare.md", {"title": t("compare", lang)}, everything,
+        datasets=datasets, years=years, facets=compare.facets(catalog, lang, t),
+        licence_group=compare.licence_group, names_key=compare.names_key, max_picks=compare.MAX_PICKS,
+    )
     by_task = [(task, [d for d in datasets if task in d.tasks]) for task in Task]
     by_scene = [(scene, [d for d in datasets if scene in d.scenes]) for scene in Scene]
     plan("browse.md.j2", "tasks.md", {"title": t("by_task", lang)}, everything, heading=t("by_task", lang), groups=[(TASK_LABELS[k], v, k) for k, v in by_task])
@@ -542,7 +539,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
         }
         if d.id in inputs.social:
             meta["image"] = inputs.social[d.id]
-        return page("dataset.md.j2", path, meta, d=d, cite=page_citation(d), related=rel[d.id])
+        return page("dataset.md.j2", path, meta, d=d, cite=page_citation(d), related=rel[d.id], max_picks=compare.MAX_PICKS)
 
     for d in datasets:
         path = f"datasets/{d.id}.md"

@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 from markupsafe import Markup, escape
 
-from generator import images, links
+from generator import compare, images, links, search
 from generator.cache import read_cache, save_cache
 from generator.files import exclusive, remove_leftovers, write_atomic
 from generator.load import load_document
@@ -53,6 +53,7 @@ from generator.render import (
     exports,
     format_count,
     plan_pages,
+    t,
 )
 from generator.validate import validate_document
 
@@ -340,6 +341,7 @@ def language_config(project: Project, lang: Lang, docs_dir: Path, site_dir: Path
     from generator.render import t
 
     base_url = _site_url(project)
+    stage_root = docs_dir.parent  # the search files are staged beside the docs folders
     url = base_url if lang is Lang.ZH else base_url + "en/"
     home_path = "/" + base_url.split("://", 1)[-1].partition("/")[2]
     return {
@@ -354,11 +356,16 @@ def language_config(project: Project, lang: Lang, docs_dir: Path, site_dir: Path
             {
                 "search": {
                     "lang": "zh" if lang is Lang.ZH else "en",
-                    "separator": r'[\s\u200b\-_,:!=\[\]()"`/]+|\.(?!\d)|&[lg]t;|(?!\b)(?=[A-Z][a-z])',
+                    "separator": search.SEPARATOR,
+                    "fields": {name: {"boost": boost} for name, boost in search.FIELD_BOOSTS.items()},
+                    "jieba_dict_user": str(stage_root / search.USER_DICT_FILE),
                 }
             }
         ],
+        # adds the cross-language terms to the index and writes the browser's word list
+        "hooks": [str(Path(search.__file__).with_name("search_hook.py"))],
         "extra": {
+            "search_terms": str(stage_root / search.TERMS_FILE.format(lang=lang.value)),
             "site_lang": lang.value,
             "lang_base": {"zh": base_url, "en": base_url + "en/"},
             "home": {"zh": home_path, "en": home_path + "en/"},
@@ -497,6 +504,7 @@ def stage_docs(
             writer.write(page.path, page.render())
         for page in shared_exports:
             writer.write(page.path, page.text)
+        writer.write(compare.FACTS_FILE, compare.facts_json(compare.pick_facts(catalog, lang, t, format_count, inputs.dataset_keys)))
         for thumb in report.thumbnails.values():
             for f in (*thumb.webp, *thumb.jpeg):
                 writer.copy_named_by_content(f"{THUMBS_URL_DIR}/{f.name}", thumbs_dir / f.name)
@@ -504,13 +512,25 @@ def stage_docs(
             writer.copy_named_by_content(f"{SOCIAL_URL_DIR}/{path.name}", path)
         writer.remove_leftovers()
         save_cache(keys_file, json.dumps(keys, indent=0, sort_keys=True).encode("utf-8"))
+        _write_if_changed(stage_root / search.TERMS_FILE.format(lang=lang.value), search.terms_json(search.catalog_terms(catalog, lang)))
         docs[lang] = root
         changed += writer.changed
+    _write_if_changed(stage_root / search.USER_DICT_FILE, search.user_dictionary(catalog))
     overrides = StageWriter(stage_root / "overrides")
     overrides.copy_tree(project.site_src / "overrides")
     overrides.write(BANNER_FILE, banner)  # empty unless the live preview has an error to show
     overrides.remove_leftovers()
     return docs, pages // len(Lang), changed + overrides.changed  # both languages have the same pages
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    raw = text.encode("utf-8")
+    try:
+        if path.read_bytes() == raw:
+            return
+    except OSError:
+        pass
+    write_atomic(path, raw)
 
 
 def _decode_page_keys(raw: bytes) -> dict[str, str]:

@@ -1,0 +1,153 @@
+"""What the search index carries beyond the pages, and the word list the browser segments with.
+
+Input: a valid ``Catalog`` (at stage time) and, after MkDocs wrote it, a language's
+``search/search_index.json``. Output: per language a ``SearchTerms`` file staged beside the
+docs folder, a jieba user dictionary, and (through ``search_hook.py``, run by MkDocs) the
+index with those terms added and ``assets/search-words.json`` next to it.
+
+Why: Material segments Chinese with jieba when it writes the index, but its worker cuts a
+query greedily against the index and never keeps a run's last character, so ``细粒度``
+searched as ``细*``. The word list lets ``assets/search-query.js`` cut the query the way the
+index was cut (see there). Each language's page for a dataset also carries the other
+language's names and labels, so ``货架`` finds the shelf datasets on the English site.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.model import SCENE_LABELS, SKU_LEVEL_LABELS, TASK_LABELS, Catalog, Dataset, Lang
+
+HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# Material's separator (site.py sets it): what the worker splits index text at
+SEPARATOR = r'[\s\u200b\-_,:!=\[\]()"`/]+|\.(?!\d)|&[lg]t;|(?!\b)(?=[A-Z][a-z])'
+TERMS_FILE = "search-terms.{lang}.json"  # beside the staged docs folders, not in them
+USER_DICT_FILE = "jieba-user.txt"
+WORDS_URL = "assets/search-words.json"
+# jieba user-dictionary frequency: high enough that a name is kept whole (码隆, 京东)
+USER_WORD_FREQ = 100_000
+# Field boosts: a title match counts most; the carried names and labels come next (they are
+# what a dataset is called and what it is about), body text least. Material's default for
+# tags is 1e6, which let one label outrank a dataset's own title.
+FIELD_BOOSTS = {"title": 1000.0, "tags": 100.0, "text": 1.0}
+
+# Spellings that mean the same word: the browser adds the others to a query that has one.
+VARIANTS: tuple[tuple[str, ...], ...] = (
+    ("licence", "license"),
+    ("licences", "licenses"),
+    ("licensed", "licenced"),
+    ("catalogue", "catalog"),
+    ("colour", "color"),
+    ("organisation", "organization"),
+    ("organisations", "organizations"),
+    ("centre", "center"),
+    ("grey", "gray"),
+    ("selfcheckout", "self checkout"),
+    ("handheld", "hand held"),
+)
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    """Words a dataset's page is found by beyond its text, for one language's index."""
+
+    location: str  # the page's address relative to the language root, as the index has it
+    tags: tuple[str, ...]
+
+
+def _other(lang: Lang) -> Lang:
+    return Lang.EN if lang is Lang.ZH else Lang.ZH
+
+
+def dataset_terms(d: Dataset, lang: Lang) -> SearchTerms:
+    """Its names and aliases, and the other language's full name and labels (not its prose)."""
+    other = _other(lang)
+    words = [
+        d.name,
+        *d.aliases,
+        d.full_name[other],
+        *(TASK_LABELS[x][other] for x in d.tasks),
+        *(SCENE_LABELS[x][other] for x in d.scenes),
+        SKU_LEVEL_LABELS[d.sku_level.level][other],
+        *(o[other] for o in d.organisations),
+    ]
+    seen: dict[str, None] = {}
+    for w in words:
+        seen.setdefault(w, None)
+    return SearchTerms(location=f"datasets/{d.id}/", tags=tuple(seen))
+
+
+def catalog_terms(catalog: Catalog, lang: Lang) -> list[SearchTerms]:
+    return [dataset_terms(d, lang) for d in catalog.datasets]
+
+
+def terms_json(terms: Iterable[SearchTerms]) -> str:
+    return json.dumps([{"location": t.location, "tags": list(t.tags)} for t in terms], ensure_ascii=False, indent=0)
+
+
+def read_terms(path: Path) -> list[SearchTerms]:
+    return [SearchTerms(location=str(x["location"]), tags=tuple(str(t) for t in x["tags"])) for x in json.loads(path.read_text(encoding="utf-8"))]
+
+
+def user_dictionary(catalog: Catalog) -> str:
+    """jieba user dictionary: every Chinese run of a name or alias, kept whole (organisations
+    are left to jieba: 码隆科技 cut as 码隆/科技 is found by either word)."""
+    words: set[str] = set()
+    for d in catalog.datasets:
+        for text in (d.name, *d.aliases):
+            words.update(w for w in HAN_RUN.findall(text) if len(w) >= 2)
+    return "".join(f"{w} {USER_WORD_FREQ}\n" for w in sorted(words))
+
+
+def segment(text: str) -> str:
+    """Chinese runs cut by jieba and joined by zero-width spaces, as Material does for page text."""
+    import jieba
+
+    def cut(match: re.Match[str]) -> str:
+        return "\u200b" + "\u200b".join(jieba.cut(match.group(0))) + "\u200b"
+
+    return HAN_RUN.sub(cut, text).strip("\u200b")
+
+
+def add_terms(index: dict[str, object], terms: Iterable[SearchTerms]) -> None:
+    """Give each dataset page's first entry (the page, not its sections) its terms as tags.
+
+    Escaped as HTML: Material's results insert index fields as markup (its own title and
+    text come escaped from the page), so a name like ``<img onerror=…>`` must stay text.
+    """
+    by_location = {t.location: t for t in terms}
+    docs = index.get("docs")
+    if not isinstance(docs, list):
+        return
+    for doc in docs:
+        if isinstance(doc, dict) and doc.get("location") in by_location:
+            found = by_location.pop(str(doc["location"]))
+            doc["tags"] = [segment(html.escape(w, quote=False)) for w in found.tags]
+
+
+def index_words(index: dict[str, object]) -> list[str]:
+    """Every Chinese token of the index of two or more characters, sorted: the browser's word list."""
+    separator = re.compile(SEPARATOR)
+    words: set[str] = set()
+    docs = index.get("docs")
+    for doc in docs if isinstance(docs, list) else []:
+        if not isinstance(doc, dict):
+            continue
+        texts = [doc.get("title"), doc.get("text"), *(doc.get("tags") or [])]
+        for text in texts:
+            if not isinstance(text, str):
+                continue
+            for token in separator.split(text):
+                if token and len(token) >= 2 and HAN_RUN.fullmatch(token):
+                    words.add(token)
+    return sorted(words)
+
+
+def words_json(words: list[str]) -> str:
+    variants = [list(group) for group in VARIANTS]
+    return json.dumps({"words": words, "variants": variants}, ensure_ascii=False, separators=(",", ":"))
