@@ -1,0 +1,19 @@
+// Wide tables: show the "scroll sideways" hint above a table only while it is wider than its
+// box (the shadows at its edges say so too, without script). Self-hosted, no dependencies.
+(function () {
+  "use strict";
+  function update() {
+    Array.prototype.forEach.call(document.querySelectorAll(".table-scroll"), function (box) {
+      var hint = box.previousElementSibling;
+      if (hint && hint.classList.contains("scroll-hint")) {
+        hint.hidden = box.scrollWidth <= box.clientWidth + 1;
+      }
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", update);
+  } else {
+    update();
+  }
+  window.addEventListener("resize", update);
+})();
