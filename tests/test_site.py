@@ -124,14 +124,19 @@ def test_pages_are_in_their_language_with_a_switch_to_the_same_page(built):
     _, options, _ = built
     zh = (options.site_dir / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
     en = (options.site_dir / "en" / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
-    assert '<html lang="zh' in zh and '<html lang="en"' in en
+    assert '<html lang="zh-CN"' in zh and '<html lang="en"' in en
     assert 'href="../../en/datasets/rpc/" hreflang="en"' in zh
     assert 'href="../../../datasets/rpc/" hreflang="zh"' in en
     sitemap = (options.site_dir / "sitemap.xml").read_text(encoding="utf-8")
-    entry = sitemap.split("<loc>https://sku-survey.github.io/datasets/rpc/</loc>", 1)[1].split("</url>", 1)[0]
-    assert '<xhtml:link rel="alternate" hreflang="en" href="https://sku-survey.github.io/en/datasets/rpc/"/>' in entry
-    assert '<xhtml:link rel="alternate" hreflang="zh-CN" href="https://sku-survey.github.io/datasets/rpc/"/>' in entry
-    assert 'rel="alternate"' not in zh.split("</head>", 1)[0]  # Material would fetch a sitemap beside each one
+    entry = sitemap.split("<loc>https://sku-survey.github.io/sku-survey/datasets/rpc/</loc>", 1)[1].split("</url>", 1)[0]
+    assert '<xhtml:link rel="alternate" hreflang="en" href="https://sku-survey.github.io/sku-survey/en/datasets/rpc/"/>' in entry
+    assert '<xhtml:link rel="alternate" hreflang="zh-CN" href="https://sku-survey.github.io/sku-survey/datasets/rpc/"/>' in entry
+    head = zh.split("</head>", 1)[0]
+    # hreflang in the head too, but never as rel="alternate" exactly: Material's script fetches
+    # sitemap.xml beside every such link; the only exact one is the feed, beside the real sitemap
+    assert '<link rel="alternate " hreflang="en" href="https://sku-survey.github.io/sku-survey/en/datasets/rpc/">' in head
+    assert re.findall(r'<link rel="alternate" [^>]*>', head) == ['<link rel="alternate" type="application/atom+xml" title="SKU 级商品图像数据集：最近更新" href="../../feed.xml">']
+    assert '<meta property="og:url" content="https://sku-survey.github.io/sku-survey/datasets/rpc/">' in head
     assert "结账" in zh and "checkout" in en.lower()
 
 
@@ -142,7 +147,7 @@ def test_dataset_page_head_has_schema_org_dataset(built):
     (payload,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', head, re.S)
     data = json.loads(payload)
     assert data["@type"] == "Dataset" and data["name"] == "RPC"
-    assert data["url"] == "https://sku-survey.github.io/en/datasets/rpc/"
+    assert data["url"] == "https://sku-survey.github.io/sku-survey/en/datasets/rpc/"
     assert data["license"] == "https://rpc-dataset.github.io/"
     for key in ("description", "sameAs", "creator", "datePublished", "keywords", "citation", "distribution"):
         assert data[key], key
@@ -178,7 +183,7 @@ def test_dataset_page_has_a_1200x630_preview_card(built):
         html = (options.site_dir / prefix / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
         (url,) = re.findall(r'<meta property="og:image" content="([^"]+)"', html)
         assert re.findall(r'<meta name="twitter:image" content="([^"]+)"', html) == [url]
-        path = url.removeprefix("https://sku-survey.github.io/")
+        path = url.removeprefix("https://sku-survey.github.io/sku-survey/")
         with Image.open(options.site_dir / path) as card:
             assert card.format == "JPEG" and card.size == (1200, 630)
 
