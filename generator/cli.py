@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import traceback
 from pathlib import Path
@@ -99,7 +100,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         if err.problems:
             _print_problems(err.problems, "text")
         print(f"build failed at the {err.stage} stage: {err}; the previous site is untouched.", file=sys.stderr)
-        return EXIT_INVALID if err.stage == "validate" else EXIT_INTERNAL
+        return EXIT_INVALID if err.bad_input else EXIT_INTERNAL
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(
@@ -132,7 +133,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if err.problems:
             _print_problems(err.problems, "text")
         print(f"cannot start the preview: {err}", file=sys.stderr)
-        return EXIT_INVALID if err.stage == "validate" else EXIT_INTERNAL
+        return EXIT_INVALID if err.bad_input else EXIT_INTERNAL
     return EXIT_OK
 
 
@@ -270,8 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _WarningLine(logging.Handler):
+    """The stages log what they recover from (a damaged cache, say); the terminal shows one line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"warning: {record.getMessage()}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    stage_log = logging.getLogger("sku_survey")
+    if not stage_log.handlers:
+        stage_log.addHandler(_WarningLine(logging.WARNING))
+        stage_log.propagate = False
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -1,10 +1,21 @@
-"""Writing a file so that a crash never leaves half of it: every stage that writes uses this."""
+"""Writing files so that a crash never leaves half of one, and cleaning what a crash left.
+
+Every stage that writes uses ``write_atomic``. Its temporary files, and the folders a build
+makes beside the site, are named so that ``remove_leftovers`` can find them after a kill;
+``exclusive`` keeps a second run from removing what a live one is still writing.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
 
 FILE_MODE = 0o644  # mkstemp makes 0600 files; the site is served to everyone
 
@@ -14,7 +25,7 @@ def write_atomic(path: Path, data: bytes, *, mode: int = FILE_MODE, durable: boo
 
     ``durable`` also flushes it to disk first: for the contributor's own files, not caches.
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
@@ -26,3 +37,38 @@ def write_atomic(path: Path, data: bytes, *, mode: int = FILE_MODE, durable: boo
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an advisory lock for as long as the block runs; a second holder waits.
+
+    The kernel drops the lock when the process dies, so a killed run never blocks the next.
+    """
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remove_leftovers(folder: Path, dir_patterns: tuple[str, ...] = (), *, temporaries: bool = True) -> int:
+    """Delete what interrupted writers left under ``folder``: the folders directly in it that
+    match ``dir_patterns`` and (``temporaries``) ``write_atomic``'s temporary files anywhere
+    below it. Call it only while holding the lock those writers take. Returns how many."""
+    removed = 0
+    if not folder.is_dir():
+        return removed
+    for pattern in dir_patterns:
+        for path in folder.glob(pattern):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+    for parent, _, names in os.walk(folder) if temporaries else ():
+        for name in names:
+            if name.startswith(".") and name.endswith(TEMP_SUFFIX):
+                Path(parent, name).unlink(missing_ok=True)
+                removed += 1
+    return removed

@@ -60,6 +60,7 @@ import requests
 import urllib3
 from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
+from generator.cache import read_cache
 from generator.files import write_atomic
 from generator.progress import ProgressBar
 
@@ -791,24 +792,33 @@ def _write_manifest(cache_dir: Path, job: _Job, thumbnail: Thumbnail) -> None:
 
 def _read_manifest(cache_dir: Path, job: _Job, out_dir: Path) -> Thumbnail | None:
     """The thumbnail made earlier from the same bytes and settings, if its files are all there."""
+    record = read_cache(_manifest_path(cache_dir, job), _decode_manifest, "thumbnail record")
+    if record is None or record[0] != job.key:
+        return None  # none, or made from other bytes or settings: encode again
+    key, sizes, thumbnail = record
     try:
-        record = json.loads(_manifest_path(cache_dir, job).read_text(encoding="utf-8"))
-        if record["key"] != job.key:
+        if any((out_dir / name).stat().st_size != size for name, size in sizes.items()):
             return None
-        for name, size in record["sizes"].items():
-            if (out_dir / name).stat().st_size != size:
-                return None
-        t = record["thumbnail"]
-        return Thumbnail(
-            dataset_id=t["dataset_id"],
-            index=t["index"],
-            width=t["width"],
-            height=t["height"],
-            webp=tuple(ImageFile(**f) for f in t["webp"]),
-            jpeg=tuple(ImageFile(**f) for f in t["jpeg"]),
-        )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None  # missing or unreadable: encode again
+    except OSError:
+        return None  # a thumbnail file is gone: encode again
+    return thumbnail
+
+
+def _decode_manifest(raw: bytes) -> tuple[str, dict[str, int], Thumbnail]:
+    record = json.loads(raw)
+    t = record["thumbnail"]
+    thumbnail = Thumbnail(
+        dataset_id=t["dataset_id"],
+        index=t["index"],
+        width=t["width"],
+        height=t["height"],
+        webp=tuple(ImageFile(**f) for f in t["webp"]),
+        jpeg=tuple(ImageFile(**f) for f in t["jpeg"]),
+    )
+    sizes = record["sizes"]
+    if not isinstance(record["key"], str) or not isinstance(sizes, dict):
+        raise ValueError("not a thumbnail record")
+    return record["key"], sizes, thumbnail
 
 
 # --------------------------------------------------------------------------- social card

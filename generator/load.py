@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from generator.files import write_atomic
+from generator.cache import StaleFormat, read_cache, save_cache
 from generator.problems import LoadError, Problem
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -31,6 +31,17 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 # have a few hundred values per dataset.
 MAX_NODES = 2_000_000
 MAX_DEPTH = 64
+# Counted on the parser's event stream before any node is built: composing is what costs
+# memory (a 33 MB file of tiny flow items took 5 GB), and events come one at a time.
+MAX_EVENTS = 2_000_000
+# Figures are below 10**12 and years have four digits; Python refuses to read an integer of
+# more than 4,300 digits at all.
+MAX_INT_DIGITS = 30
+# Characters a text may not hold even when YAML lets an escape ("\0", "\x1b", "\ud800")
+# produce them: they corrupt the feed (XML), terminals and file names.
+_CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_INT_TAG = "tag:yaml.org,2002:int"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 YamlPath = tuple[str | int, ...]
 
@@ -160,6 +171,8 @@ class _Walker:
                 ]
             )
         position = self.values[path] = _pos(node)
+        if isinstance(node, ScalarNode):
+            self._check_scalar(node, path, position)
         if node.tag not in _STANDARD_TAGS:
             self.problems.append(
                 Problem(
@@ -198,6 +211,55 @@ class _Walker:
                 self.walk(item, path + (index,), depth + 1)
 
 
+    def _check_scalar(self, node: ScalarNode, path: YamlPath, position: Position) -> None:
+        if node.tag == _INT_TAG and len(node.value) > MAX_INT_DIGITS:
+            self.problems.append(
+                Problem(
+                    self.display,
+                    *position,
+                    _fmt(path),
+                    f"a number of {len(node.value):,} digits is not a figure any dataset has; "
+                    f"write at most {MAX_INT_DIGITS} digits (or quote it if it is text)",
+                )
+            )
+        elif node.tag == _STR_TAG:
+            bad = _CONTROL_IN_TEXT.search(node.value)
+            if bad:
+                self.problems.append(
+                    Problem(
+                        self.display,
+                        *position,
+                        _fmt(path),
+                        f"the text holds the control character U+{ord(bad.group()):04X} "
+                        "(probably from an escape such as \"\\0\" or \"\\x1b\" in double quotes); delete it",
+                    )
+                )
+
+
+def _compose(text: str, display: str) -> tuple[_CatalogLoader, Node | None]:
+    """Parse ``text`` into its node graph, refusing one too large before building any node."""
+    for count, event in enumerate(yaml.parse(text, Loader=_CatalogLoader), 1):
+        if count > MAX_EVENTS:
+            mark = event.start_mark
+            raise LoadError(
+                [
+                    Problem(
+                        display,
+                        mark.line + 1,
+                        mark.column + 1,
+                        "",
+                        f"the file holds more than {MAX_EVENTS:,} values; split it or remove what is repeated",
+                    )
+                ]
+            )
+    loader = _CatalogLoader(text)
+    try:
+        return loader, loader.get_single_node()
+    except BaseException:
+        loader.dispose()
+        raise
+
+
 def _fmt(path: YamlPath) -> str:
     out = ""
     for part in path:
@@ -218,7 +280,10 @@ def load_document(path: Path, display: str | None = None, cache: Path | None = N
             raise LoadError(
                 [Problem(display, 1, 1, "", f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")]
             )
-        raw = path.read_bytes()
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)  # the file may have grown since stat
+        if len(raw) > MAX_FILE_BYTES:
+            raise LoadError([Problem(display, 1, 1, "", f"the file is over {MAX_FILE_BYTES:,} bytes, the limit")])
     except OSError as err:
         raise LoadError([Problem(display, 0, 0, "", f"cannot read the file: {err.strerror or err}")]) from None
     text = _text(raw, display)
@@ -249,8 +314,7 @@ def _parse_text(text: str, path: Path, display: str) -> Document:
     loader: _CatalogLoader | None = None
     try:
         try:
-            loader = _CatalogLoader(text)
-            node = loader.get_single_node()
+            loader, node = _compose(text, display)
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
             line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -405,9 +469,11 @@ def _is_blank_or_comment(line: str) -> bool:
 
 
 def _parse_item(item_text: str) -> _Item:
-    loader = _CatalogLoader(item_text)
     try:
-        node = loader.get_single_node()
+        loader, node = _compose(item_text, "")
+    except (yaml.YAMLError, LoadError):
+        raise _Unusual from None
+    try:
         if not isinstance(node, SequenceNode) or len(node.value) != 1:
             raise _Unusual
         walker = _Walker("")
@@ -422,17 +488,21 @@ def _parse_item(item_text: str) -> _Item:
     return (data, {k: tuple(v) for k, v in walker.values.items()}, {k: tuple(v) for k, v in walker.keys.items()}, walker.count)
 
 
+def _decode_items(raw: bytes) -> dict[str, _Item]:
+    fmt, items = marshal.loads(raw)
+    if fmt != _CACHE_FORMAT:
+        raise StaleFormat("another version's parsed datasets")
+    if not isinstance(items, dict) or not all(isinstance(v, tuple) and len(v) == 4 for v in items.values()):
+        raise ValueError("not a mapping of dataset text to parsed item")
+    return items
+
+
 def _read_items(cache_file: Path) -> dict[str, _Item]:
-    try:
-        fmt, items = marshal.loads(cache_file.read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
-        return {}  # no cache, or one this version cannot read: parse everything
-    return items if fmt == _CACHE_FORMAT and isinstance(items, dict) else {}
+    return read_cache(cache_file, _decode_items, "cache of parsed datasets") or {}  # none: parse everything
 
 
 def _write_items(cache_file: Path, items: dict[str, _Item]) -> None:
     try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(cache_file, marshal.dumps((_CACHE_FORMAT, items)))
+        save_cache(cache_file, marshal.dumps((_CACHE_FORMAT, items)))
     except (OSError, ValueError):
         pass  # a cache that cannot be written (or a value marshal cannot hold) only costs time

@@ -23,9 +23,10 @@ from typing import Any
 
 import jinja2
 import pydantic_core
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from generator.load import parse_document
+from generator.markup import fence, front_matter_text, md_text, slug
 from generator.model import (
     ACCESS_LABELS,
     SCENE_LABELS,
@@ -647,23 +648,43 @@ def _reference_rows_uncached() -> list[dict[str, str]]:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        autoescape=True,
+        # every {{ value }} of a page: text, never markup (see markup.py); the project's own
+        # markup comes from the templates' literal text and from Markup values
+        finalize=md_text,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["tojson_compact"] = lambda v: Markup(json.dumps(v, ensure_ascii=False, sort_keys=True))
+    env.filters["slug"] = slug
+    env.filters["fence"] = fence
     return env
 
 
+def _xml_environment() -> jinja2.Environment:
+    # the feed is XML, not Markdown: markupsafe's escaping is the whole rule there
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
 _ENV = _environment()
+_XML_ENV = _xml_environment()
 
 
 def _front_matter(meta: Mapping[str, Any]) -> str:
-    # JSON values are valid YAML, and json.dumps quotes everything that needs it
+    # JSON values are valid YAML, and json.dumps quotes everything that needs it; the theme
+    # prints title and description without escaping them
     lines = ["---"]
     for key, value in meta.items():
+        if key in ("title", "description"):
+            value = front_matter_text(value)
         lines.append(f"{key}: {json.dumps(value, ensure_ascii=False, sort_keys=True)}")
     lines.append("---")
     return "\n".join(lines) + "\n"
@@ -758,7 +779,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     everything = _key(*base, *own.values(), *inputs.links, *map(repr, inputs.links.values()))
 
     def page(template: str, path: str, meta: Mapping[str, Any], **extra: Any) -> str:
-        return _front_matter(meta) + _ENV.get_template(template).render(**ctx, **extra, prefix=page_prefix(path))
+        return _front_matter(meta) + _ENV.get_template(template).render(**ctx, **extra, prefix=Markup(page_prefix(path)))
 
     def plan(template: str, path: str, meta: Mapping[str, Any], key: str, **extra: Any) -> None:
         pages.append(PlannedPage(path, key, partial(page, template, path, meta, **extra)))
@@ -794,7 +815,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     newest = sorted(datasets, key=lambda d: (d.added, d.id), reverse=True)[:FEED_LIMIT]
 
     def feed() -> str:
-        return _ENV.get_template("feed.xml.j2").render(
+        return _XML_ENV.get_template("feed.xml.j2").render(
             **ctx, items=newest, site_url=site_url, updated=max(d.added for d in datasets).isoformat()
         )
 

@@ -14,7 +14,9 @@ and MkDocs' live reload stays fast. Only this module writes the output tree.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
+import errno
 import gc
 import hashlib
 import json
@@ -30,10 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from generator import images, links
-from generator.files import write_atomic
+from generator.cache import read_cache, save_cache
+from generator.files import exclusive, remove_leftovers, write_atomic
 from generator.load import load_document
 from generator.model import Catalog, Dataset, Lang
 from generator.problems import LoadError, Problem
@@ -50,6 +53,10 @@ from generator.render import (
 from generator.validate import validate_document
 
 THUMBS_URL_DIR = "assets/thumbs"
+# Folders a build makes beside the site; a killed build leaves them, the next one removes them.
+SITE_NEW_PREFIX = ".{name}.new-"
+SITE_OLD_PREFIX = ".{name}.old-"
+LOCK_FILE = "build.lock"  # in the cache folder: one build, preview or link check writes it at a time
 BANNER_FILE = "validation-errors.html"
 PAGE_KEYS_FILE = "page-keys.{lang}.json"  # beside the staged docs folders, not in them
 SOCIAL_URL_DIR = "assets/social"
@@ -76,9 +83,11 @@ NAV = [
 class BuildError(Exception):
     """A build stage failed; ``problems`` holds located data problems when there are any."""
 
-    def __init__(self, stage: str, message: str, problems: list[Problem] | None = None) -> None:
+    def __init__(self, stage: str, message: str, problems: list[Problem] | None = None, *, bad_input: bool = False) -> None:
         self.stage = stage
         self.problems = problems or []
+        # the project's own files are at fault (data, site_src), not the tool: exit 2, not 1
+        self.bad_input = bad_input or bool(problems)
         super().__init__(f"{stage} failed: {message}")
 
 
@@ -191,9 +200,28 @@ class StageWriter:
             self.copy(rel, source)
 
     def copy_tree(self, source: Path, prefix: str = "") -> None:
+        """Copy the files under ``source``; a symbolic link that leads out of it is refused.
+
+        Git stores symlinks, so a pull request can add ``site_src/assets/env ->
+        /proc/self/environ``: followed, it would publish the build's secrets. os.walk does not
+        descend into linked folders, so a link is checked before anything behind it is read.
+        """
         if not source.is_dir():
             return
-        for path in sorted(source.rglob("*")):
+        root = source.resolve()
+        found: list[Path] = []
+        for folder, dirs, files in os.walk(source):
+            for name in (*dirs, *files):
+                path = Path(folder, name)
+                if path.is_symlink() and (path.is_dir() or not path.resolve().is_relative_to(root)):
+                    raise BuildError(
+                        "render",
+                        f"{path} is a symbolic link to {os.readlink(path)}; put the "
+                        f"{'folder' if path.is_dir() else 'file'} itself there (only links to files inside {source} are followed)",
+                        bad_input=True,
+                    )
+            found += (Path(folder, name) for name in files)
+        for path in sorted(found):
             if path.is_file():
                 self.copy(prefix + path.relative_to(source).as_posix(), path)
 
@@ -232,8 +260,9 @@ def _thumb_view(thumb: images.Thumbnail) -> ThumbImage:
     return ThumbImage(
         width=thumb.width,
         height=thumb.height,
-        webp=tuple((f"{THUMBS_URL_DIR}/{f.name}", f.width) for f in thumb.webp),
-        jpeg=tuple((f"{THUMBS_URL_DIR}/{f.name}", f.width) for f in thumb.jpeg),
+        # names the image stage made from a dataset slug, a width and a hash: markup-safe
+        webp=tuple((Markup(f"{THUMBS_URL_DIR}/{f.name}"), f.width) for f in thumb.webp),
+        jpeg=tuple((Markup(f"{THUMBS_URL_DIR}/{f.name}"), f.width) for f in thumb.jpeg),
     )
 
 
@@ -494,7 +523,7 @@ def stage_docs(
         for path in social.for_language(lang):
             writer.copy_named_by_content(f"{SOCIAL_URL_DIR}/{path.name}", path)
         writer.remove_leftovers()
-        write_atomic(keys_file, json.dumps(keys, indent=0, sort_keys=True).encode("utf-8"))
+        save_cache(keys_file, json.dumps(keys, indent=0, sort_keys=True).encode("utf-8"))
         docs[lang] = root
         changed += writer.changed
     overrides = StageWriter(stage_root / "overrides")
@@ -504,24 +533,50 @@ def stage_docs(
     return docs, pages, changed + overrides.changed
 
 
+def _decode_page_keys(raw: bytes) -> dict[str, str]:
+    keys = json.loads(raw)
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise ValueError("not a mapping of page path to key")
+    return keys
+
+
 def _read_page_keys(path: Path) -> dict[str, str]:
-    try:
-        keys = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}  # no record (or a damaged one): render every page
-    return keys if isinstance(keys, dict) else {}
+    return read_cache(path, _decode_page_keys, "record of rendered pages") or {}  # none: render every page
 
 
 def swap_in(new_site: Path, site_dir: Path) -> None:
-    """Replace ``site_dir`` by ``new_site`` with renames on one file system."""
-    old = site_dir.with_name(f".{site_dir.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
+    """Put ``new_site`` where ``site_dir`` is, so that a reader (or a kill) at any moment finds
+    one complete site there, then delete the old one.
+
+    Linux exchanges two paths in one step (renameat2 RENAME_EXCHANGE); where it cannot
+    (another kernel, a file system without it), two renames leave a moment without the site.
+    """
+    if site_dir.exists() and _exchange(new_site, site_dir):
+        shutil.rmtree(new_site)  # it now holds the old site
+        return
+    old = site_dir.with_name(f"{SITE_OLD_PREFIX.format(name=site_dir.name)}{os.getpid()}")
     if site_dir.exists():
         os.replace(site_dir, old)
     os.replace(new_site, site_dir)
-    if old.exists():
-        shutil.rmtree(old)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
 
 
 @dataclass(frozen=True)
@@ -598,11 +653,19 @@ def build_site(project: Project, options: BuildOptions) -> BuildResult:
 
 
 def _build_site(project: Project, options: BuildOptions) -> BuildResult:
-    staged = stage(project, options)
-    times = staged.times
     site_dir = options.site_dir.resolve()
     site_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=site_dir.parent))
+    with exclusive(project.cache_dir / LOCK_FILE):
+        remove_leftovers(project.cache_dir)
+        patterns = (SITE_NEW_PREFIX.format(name=site_dir.name) + "*", SITE_OLD_PREFIX.format(name=site_dir.name) + "*")
+        remove_leftovers(site_dir.parent, patterns, temporaries=False)
+        return _build_locked(project, options, site_dir)
+
+
+def _build_locked(project: Project, options: BuildOptions, site_dir: Path) -> BuildResult:
+    staged = stage(project, options)
+    times = staged.times
+    tmp = Path(tempfile.mkdtemp(prefix=SITE_NEW_PREFIX.format(name=site_dir.name), dir=site_dir.parent))
     try:
         with _env("SOURCE_DATE_EPOCH", _source_date_epoch(staged.catalog)):
             for lang in Lang:
@@ -668,7 +731,9 @@ def serve_site(
     """
     from mkdocs.commands.serve import serve
 
-    staged = stage(project, options)
+    lock = project.cache_dir / LOCK_FILE
+    with exclusive(lock):
+        staged = stage(project, options)
     config_file = write_language_config(project, staged, lang, project.cache_dir / "serve-site")
     stop = threading.Event()
 
@@ -680,12 +745,16 @@ def serve_site(
                 continue
             state = now
             try:
-                result = stage(project, options)
+                with exclusive(lock):
+                    result = stage(project, options)
                 report(f"rebuilt: {result.files_written} staged file(s) changed")
             except BuildError as err:
                 for line in (str(p) for p in err.problems) or [str(err)]:
                     report(line)
                 _write_banner(staged.stage_root, _problems_banner(err))
+            except Exception as err:  # noqa: BLE001 - this thread is the preview's top level: it must outlive any edit
+                report(f"rebuild failed: {type(err).__name__}: {err} (a bug in sku-survey; the preview keeps the last pages)")
+                _write_banner(staged.stage_root, _problems_banner(BuildError("stage", f"{type(err).__name__}: {err}")))
 
     thread = threading.Thread(target=watch, name="sku-survey-watch", daemon=True)
     thread.start()
