@@ -9,6 +9,15 @@
         hint.hidden = box.scrollWidth <= box.clientWidth + 1;
       }
     });
+    // Material wraps Markdown tables in a scrolling box; one that scrolls must be reachable
+    // by keyboard (WCAG 2.1.1), so it joins the tab order while it scrolls
+    Array.prototype.forEach.call(document.querySelectorAll(".md-typeset__scrollwrap"), function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.setAttribute("tabindex", "0");
+      } else {
+        box.removeAttribute("tabindex");
+      }
+    });
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", update);
