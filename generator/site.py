@@ -363,11 +363,14 @@ class _CollectWarnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def language_config(project: Project, lang: Lang, docs_dir: Path, site_dir: Path, overrides: Path, card: str = "") -> dict[str, object]:
-    """The per-language MkDocs config that INHERITs the shared mkdocs.yml."""
+def language_config(
+    project: Project, lang: Lang, docs_dir: Path, site_dir: Path, overrides: Path, card: str = "", base_url: str | None = None
+) -> dict[str, object]:
+    """The per-language MkDocs config that INHERITs the shared mkdocs.yml; ``base_url``
+    replaces its site_url (the live preview serves at its own address's root)."""
     from generator.render import t
 
-    base_url = site_url(project)
+    base_url = base_url or site_url(project)
     url = base_url if lang is Lang.ZH else base_url + "en/"
     home_path = "/" + base_url.split("://", 1)[-1].partition("/")[2]
     return {
@@ -636,9 +639,9 @@ def _stage(project: Project, options: BuildOptions, banner: str) -> Staged:
     return Staged(catalog, stage_root, docs, pages, changed, report, times, social)
 
 
-def write_language_config(project: Project, staged: Staged, lang: Lang, site_dir: Path) -> Path:
+def write_language_config(project: Project, staged: Staged, lang: Lang, site_dir: Path, base_url: str | None = None) -> Path:
     card = f"{SOCIAL_URL_DIR}/{staged.cards.site[lang].name}"
-    config = language_config(project, lang, staged.docs[lang], site_dir, staged.stage_root / "overrides", card)
+    config = language_config(project, lang, staged.docs[lang], site_dir, staged.stage_root / "overrides", card, base_url)
     config_file = staged.stage_root / f"mkdocs.{lang.value}.yml"
     text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     if not config_file.exists() or config_file.read_text(encoding="utf-8") != text:
@@ -734,7 +737,8 @@ def serve_site(
     lock = project.cache_dir / LOCK_FILE
     with exclusive(lock):
         staged = stage(project, options)
-    config_file = write_language_config(project, staged, lang, project.cache_dir / "serve-site")
+    # mkdocs serve mounts the site at site_url's path; the preview lives at the root of dev_addr
+    config_file = write_language_config(project, staged, lang, project.cache_dir / "serve-site", f"http://{dev_addr}/")
     stop = threading.Event()
 
     def watch() -> None:
