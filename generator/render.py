@@ -540,7 +540,8 @@ def export_bib(catalog: Catalog) -> str:
 
 
 def robots_txt(base_url: str) -> str:
-    return _ENV.get_template("robots.txt.j2").render(base_url=base_url)
+    # plain text: the Markdown escaping would write the address as character references
+    return _XML_ENV.get_template("robots.txt.j2").render(base_url=base_url)
 
 
 def exports(catalog: Catalog) -> list[RenderedPage]:
