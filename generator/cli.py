@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 
 from generator.load import load_document
@@ -35,7 +37,18 @@ def load_catalog(project: Project, path: Path | None = None) -> Catalog:
     return validate_document(doc, path.parent)
 
 
-def _print_problems(problems: list[Problem], fmt: str) -> None:
+def message_language(choice: str | None = None, environ: Mapping[str, str] = os.environ) -> str:
+    """The language of contributor messages: ``--lang``, else Chinese when the locale is."""
+    if choice:
+        return choice
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = environ.get(name, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def _print_problems(problems: list[Problem], fmt: str, lang: str = "en") -> None:
     if fmt == "json":
         print(problems_json(problems))
     elif fmt == "github":
@@ -43,9 +56,12 @@ def _print_problems(problems: list[Problem], fmt: str) -> None:
             print(p.github())
     else:
         for p in problems:
-            print(p, file=sys.stderr)
+            print(p.render(lang), file=sys.stderr)
         errors = sum(p.severity == "error" for p in problems)
-        print(f"{errors} error(s) found; nothing was written.", file=sys.stderr)
+        if lang == "zh":
+            print(f"发现 {errors} 个错误；没有写入任何文件。", file=sys.stderr)
+        else:
+            print(f"{errors} error(s) found; nothing was written.", file=sys.stderr)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -54,7 +70,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     try:
         catalog = load_catalog(project, path)
     except LoadError as err:
-        _print_problems(err.problems, args.format)
+        _print_problems(err.problems, args.format, message_language(args.lang))
         return EXIT_INVALID
     links = catalog_links(catalog)
     samples = sum(len(d.samples) for d in catalog.datasets)
@@ -85,6 +101,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from generator.images import ImageSettings
     from generator.site import BuildError, BuildOptions, build_site
 
     project = _project(args)
@@ -93,12 +110,13 @@ def cmd_build(args: argparse.Namespace) -> int:
         offline=args.offline,
         sample_mirror=Path(args.sample_mirror).resolve() if args.sample_mirror else None,
         progress=sys.stderr.isatty(),
+        image_settings=ImageSettings(allow_private=args.allow_private),
     )
     try:
         result = build_site(project, options)
     except BuildError as err:
         if err.problems:
-            _print_problems(err.problems, "text")
+            _print_problems(err.problems, "text", message_language(args.lang))
         print(f"build failed at the {err.stage} stage: {err}; the previous site is untouched.", file=sys.stderr)
         return EXIT_INVALID if err.bad_input else EXIT_INTERNAL
     for warning in result.warnings:
@@ -131,7 +149,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         serve_site(project, options, Lang(args.lang), args.dev_addr, lambda line: print(line, file=sys.stderr))
     except BuildError as err:
         if err.problems:
-            _print_problems(err.problems, "text")
+            _print_problems(err.problems, "text", message_language(args.lang))
         print(f"cannot start the preview: {err}", file=sys.stderr)
         return EXIT_INVALID if err.bad_input else EXIT_INTERNAL
     return EXIT_OK
@@ -141,6 +159,7 @@ def cmd_links(args: argparse.Namespace) -> int:
     from generator import links
 
     project = _project(args)
+    catalogue_targets: list[links.LinkTarget] = []
     try:
         config = links.CheckerConfig(offline=args.offline, allow_private=args.allow_private)
         if args.url_file:
@@ -151,7 +170,7 @@ def cmd_links(args: argparse.Namespace) -> int:
                 doc = load_document(path, project.display(path))
                 catalog = validate_document(doc, path.parent)
             except LoadError as err:
-                _print_problems(err.problems, "text")
+                _print_problems(err.problems, "text", message_language(args.lang))
                 return links.EXIT_USAGE
             items = []
             for link in catalog_links(catalog):
@@ -160,7 +179,7 @@ def cmd_links(args: argparse.Namespace) -> int:
                 items.append((link.url, source, link.expect))
             pages = sorted(p for p in project.site_src.rglob("*.md") if p.is_file())
             items += links.targets_from_markdown(project.root, pages)
-            targets = links.dedupe_targets(items)
+            targets = catalogue_targets = links.dedupe_targets(items)
             if args.only:
                 # keep the YAML positions and expected statuses of the listed URLs
                 listed = links.targets_from_url_file(Path(args.only))
@@ -168,17 +187,26 @@ def cmd_links(args: argparse.Namespace) -> int:
                 wanted = {t.url for t in listed}
                 targets = [t for t in targets if t.url in wanted] + [t for t in listed if t.url not in known]
         cache_path = Path(args.cache) if args.cache else project.cache_dir / "links" / "cache.json"
-        cache = links.LinkCache.load(cache_path)
-    except (links.LinkConfigError, links.LinkCacheError, OSError) as err:
+        cache, warning = links.LinkCache.read(cache_path)
+    except (links.LinkConfigError, OSError) as err:
         print(f"sku-survey links: {err}", file=sys.stderr)
         return links.EXIT_USAGE
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     run = links.check_links(targets, config, cache, progress=sys.stderr.isatty())
-    if not args.offline:
+    if run.no_network:
+        if args.format != "text":  # the text report's summary line says it already
+            print(f"sku-survey links: {links.NO_NETWORK}", file=sys.stderr)
+    elif not args.offline:
         cache.save(cache_path)
-    if not args.url_file and not args.offline:
-        # the site shows each link's status from the latest full report
-        project.link_report.parent.mkdir(parents=True, exist_ok=True)
-        project.link_report.write_text(links.format_report(run, "json"), encoding="utf-8")
+        if not args.url_file:
+            # the site shows each link's status from the latest report; a partial run
+            # (--only) updates the links it checked and keeps the others' last status
+            stored = run
+            if args.only:
+                previous, _ = links.read_report(project.link_report)
+                stored = links.merge_runs(previous, run, frozenset(t.url for t in catalogue_targets))
+            links.write_report(project.link_report, stored)
     sys.stdout.write(links.format_report(run, args.format))
     return links.EXIT_BROKEN if run.failed() else links.EXIT_OK
 
@@ -220,6 +248,9 @@ def cmd_changelog(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sku-survey", description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=".", help="project folder (default: the current folder)")
+    parser.add_argument(
+        "--lang", choices=("zh", "en"), help="language of the messages about the data (default: Chinese when the locale is Chinese)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="check data/datasets.yaml and report every problem with its line")
@@ -238,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site-dir", help="where to put the site (default: site/)")
     p.add_argument("--sample-mirror", metavar="DIR", help="use DIR/<file name of the URL> instead of fetching a sample")
     p.add_argument("--timings", action="store_true", help="print the wall and CPU seconds of each stage")
+    p.add_argument("--allow-private", action="store_true", help="also fetch samples on private, loopback or link-local addresses")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("links", help="check every external link of the data and the hand-written pages")

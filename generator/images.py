@@ -12,8 +12,13 @@ exceptions out of ``make_thumbnails`` are caller mistakes (ValueError: a sample 
 or a dataset id that is not a slug and so cannot be part of a file name).
 
 Fetching: a download cache keyed by URL under ``cache_dir`` (body + ETag/Last-Modified);
-re-fetching is conditional, and a 304 reuses the cached body. Connect and read timeouts, a
-size cap, and retries with backoff only for what can heal (timeouts, resets, 408/429/5xx).
+re-fetching is conditional, and a 304 reuses the cached body. Every request goes through
+``generator.net``: the address guard (a sample on a private, loopback or link-local address
+is refused, on the first request and on every redirect hop, unless ``allow_private``; the
+connection goes to the address that was vetted), the project's one User-Agent, retry
+statuses and Retry-After rule, and wall-clock deadlines per image and per build that also
+cut servers trickling bytes. Connect and read timeouts, a size cap, and retries with
+backoff only for what can heal (timeouts, resets, 408/429/5xx).
 The format is known by decoding, never by the extension or Content-Type. ``offline`` uses
 the cache only; ``mirror`` uses ``mirror/<last path segment of the URL>`` when that file
 exists, instead of the network. When a refresh fails but an earlier copy is cached, the
@@ -37,7 +42,6 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import dataclasses
-import email.utils
 import functools
 import hashlib
 import io
@@ -58,10 +62,15 @@ from urllib.parse import unquote, urlsplit
 import PIL
 import requests
 import urllib3
+from urllib.parse import urljoin
 from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from generator.cache import read_cache
 from generator.files import write_atomic
+from generator.net.deadline import Deadline, deadline_at
+from generator.net.guard import AddressGuard, GuardError
+from generator.net.policy import RETRY_AFTER_CAP_S, RETRY_STATUSES, retry_after_seconds
+from generator.net.transport import Transport
 from generator.progress import ProgressBar
 
 MiB = 1024 * 1024
@@ -69,14 +78,13 @@ MiB = 1024 * 1024
 # Bump when the pipeline changes what it writes, so every manifest goes stale at once.
 PIPELINE_VERSION = 1
 
-USER_AGENT = "sku-survey-images/1 (+https://github.com/ColugoMum/Dataset)"
 ACCEPT_HEADER = "image/avif,image/webp,image/png,image/jpeg,image/*;q=0.8"
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 RETRY_BACKOFF_SECONDS = 0.25  # doubled on each further attempt
-MAX_RETRY_AFTER_SECONDS = 10.0  # a server asking for longer is not worth stalling the build
-# A read timeout bounds each socket read, not the whole body; a server trickling bytes
-# would otherwise hold the build forever.
-MAX_DOWNLOAD_SECONDS = 120.0
+MAX_REDIRECTS = 5
+# A read timeout bounds each socket read, not the whole exchange; a server trickling bytes
+# would otherwise hold the build forever. Wall-clock caps, every try and byte included:
+MAX_SECONDS_PER_IMAGE = 60.0
+MAX_FETCH_SECONDS_PER_BUILD = 120.0  # all downloads of one build together
 DOWNLOAD_CHUNK_BYTES = 64 * 1024
 FETCH_WORKERS = 8  # downloads wait on the network, not the CPU
 
@@ -164,6 +172,12 @@ class ImageSettings:
     max_bytes: int = 20 * MiB
     retries: int = 2
     max_pixels: int = 60_000_000  # decompression bomb limit
+    max_seconds_per_image: float = MAX_SECONDS_PER_IMAGE
+    max_fetch_seconds: float = MAX_FETCH_SECONDS_PER_BUILD
+    # Samples on private, loopback or link-local addresses are refused unless this is set
+    # (``--allow-private``; tests on 127.0.0.1).
+    allow_private: bool = False
+    allowed_addresses: frozenset[str] = frozenset()  # tests: exactly these private addresses pass the guard
 
 
 # Only these settings change the files; a different timeout must not re-encode anything.
@@ -333,6 +347,14 @@ class _CacheEntry:
     last_modified: str | None
 
 
+@dataclass(frozen=True)
+class _Net:
+    """What all downloads of one build share: the guarded transport and the build's deadline."""
+
+    transport: Transport
+    build_deadline: float
+
+
 def _gather(
     samples: Sequence[SampleSource],
     cache_dir: Path,
@@ -345,11 +367,15 @@ def _gather(
     urls = sorted({s.url for s in samples if s.url is not None})
     by_url: dict[str, _Fetched] = {}
     if urls:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=min(FETCH_WORKERS, len(urls))) as pool:
-            futures = {
-                url: pool.submit(_fetch_url, url, cache_dir, settings, offline=offline, mirror=mirror) for url in urls
-            }
-            by_url = {url: f.result() for url, f in futures.items()}
+        guard = AddressGuard(settings.allow_private, allowed=settings.allowed_addresses)
+        with Transport(guard, pool_size=lambda host: FETCH_WORKERS) as transport:
+            net = _Net(transport, time.monotonic() + settings.max_fetch_seconds)
+            with concurrent.futures.ThreadPoolExecutor(max_workers=min(FETCH_WORKERS, len(urls))) as pool:
+                futures = {
+                    url: pool.submit(_fetch_url, url, cache_dir, settings, net, offline=offline, mirror=mirror)
+                    for url in urls
+                }
+                by_url = {url: f.result() for url, f in futures.items()}
     found = {}
     for s in samples:
         if s.url is not None:
@@ -381,7 +407,9 @@ def _mirror_file(mirror: Path, url: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def _fetch_url(url: str, cache_dir: Path, settings: ImageSettings, *, offline: bool, mirror: Path | None) -> _Fetched:
+def _fetch_url(
+    url: str, cache_dir: Path, settings: ImageSettings, net: _Net, *, offline: bool, mirror: Path | None
+) -> _Fetched:
     if mirror is not None:
         local = _mirror_file(mirror, url)
         if local is not None:
@@ -393,7 +421,7 @@ def _fetch_url(url: str, cache_dir: Path, settings: ImageSettings, *, offline: b
             return _Fetched(None, (f"not in the download cache, and the build is offline{PLACEHOLDER_NOTE}",))
         return _Fetched(cached.body)
     try:
-        body, etag, last_modified = _download(url, cached, settings)
+        body, etag, last_modified = _download(url, cached, settings, net)
     except _SampleError as e:
         if cached is not None:
             return _Fetched(cached.body, (f"{e}{STALE_NOTE}",))
@@ -408,10 +436,10 @@ def _fetch_url(url: str, cache_dir: Path, settings: ImageSettings, *, offline: b
 
 
 def _download(
-    url: str, cached: _CacheEntry | None, settings: ImageSettings
+    url: str, cached: _CacheEntry | None, settings: ImageSettings, net: _Net
 ) -> tuple[bytes | None, str | None, str | None]:
     """(body, ETag, Last-Modified); body is None when the server answered 304 to our cache."""
-    headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT_HEADER}
+    headers = {"Accept": ACCEPT_HEADER}
     if cached is not None:
         if cached.etag:
             headers["If-None-Match"] = cached.etag
@@ -419,41 +447,76 @@ def _download(
             headers["If-Modified-Since"] = cached.last_modified
     attempts = max(1, settings.retries + 1)
     problem = ""
-    with requests.Session() as session:
+    per_image = time.monotonic() + settings.max_seconds_per_image
+    if net.build_deadline <= time.monotonic():
+        raise _SampleError(f"not fetched: the build's {settings.max_fetch_seconds:g} s for downloads had run out")
+    with deadline_at(min(per_image, net.build_deadline)) as deadline:
         for attempt in range(attempts):
             try:
-                return _download_once(session, url, headers, settings, conditional=cached is not None)
+                return _download_once(net.transport, url, headers, settings, deadline, conditional=cached is not None)
             except _Transient as e:
+                if deadline.expired:
+                    break
                 problem = str(e)
                 if attempt + 1 < attempts:
+                    if e.retry_after is not None and e.retry_after > RETRY_AFTER_CAP_S:
+                        problem += f"; Retry-After asks for {e.retry_after:g} s, more than the {RETRY_AFTER_CAP_S:g} s cap"
+                        attempts = attempt + 1
+                        break
                     delay = RETRY_BACKOFF_SECONDS * 2**attempt if e.retry_after is None else e.retry_after
+                    if delay >= deadline.remaining():
+                        attempts = attempt + 1
+                        break
                     time.sleep(delay)
+    if deadline.expired:
+        which = "image's" if per_image <= net.build_deadline else "build's"
+        limit = settings.max_seconds_per_image if which == "image's" else settings.max_fetch_seconds
+        raise _SampleError(f"could not fetch: the download took longer than the {which} {limit:g} s limit (stopped)")
     tries = "once" if attempts == 1 else f"{attempts} times"
     raise _SampleError(f"could not fetch: {problem} (tried {tries})")
 
 
 def _download_once(
-    session: requests.Session, url: str, headers: dict[str, str], settings: ImageSettings, *, conditional: bool
+    transport: Transport,
+    url: str,
+    headers: dict[str, str],
+    settings: ImageSettings,
+    deadline: Deadline,
+    *,
+    conditional: bool,
 ) -> tuple[bytes | None, str | None, str | None]:
     timeouts = f"connect timeout {settings.connect_timeout:g} s, read timeout {settings.read_timeout:g} s"
+    current = url
     try:
-        with session.get(
-            url, headers=headers, timeout=(settings.connect_timeout, settings.read_timeout), stream=True
-        ) as resp:
-            status = resp.status_code
-            if status == 304 and conditional:
-                return None, None, None
-            if status in RETRY_STATUSES:
-                wait = _retry_after(resp.headers.get("Retry-After"))
-                raise _Transient(f"HTTP {status} {resp.reason or ''}".rstrip(), wait)
-            if status != 200:
-                raise _SampleError(f"could not fetch: HTTP {status} {resp.reason or ''}".rstrip())
-            body = _read_capped(resp, settings)
-            content_type = resp.headers.get("Content-Type", "")
-            problem = _not_an_image(body, content_type, settings)
-            if problem is not None:
-                raise _SampleError(problem)
-            return body, resp.headers.get("ETag"), resp.headers.get("Last-Modified")
+        # Redirects by hand, so that every hop's host passes the address guard.
+        for _ in range(MAX_REDIRECTS + 1):
+            remaining = max(deadline.remaining(), 0.001)
+            timeout = (min(settings.connect_timeout, remaining), min(settings.read_timeout, remaining))
+            with transport.send("GET", current, headers=headers, timeout=timeout) as resp:
+                status = resp.status_code
+                location = resp.headers.get("Location")
+                if status in (301, 302, 303, 307, 308) and location:
+                    current = urljoin(current, location.strip())
+                    if urlsplit(current).scheme.lower() not in ("http", "https"):
+                        raise _SampleError(f"could not fetch: redirected to {current}, which is not an http(s) URL")
+                    continue
+                if status == 304 and conditional:
+                    return None, None, None
+                if status in RETRY_STATUSES:
+                    wait = retry_after_seconds(resp.headers.get("Retry-After"))
+                    raise _Transient(f"HTTP {status} {resp.reason or ''}".rstrip(), wait)
+                if status != 200:
+                    raise _SampleError(f"could not fetch: HTTP {status} {resp.reason or ''}".rstrip())
+                body = _read_capped(resp, settings, deadline)
+                content_type = resp.headers.get("Content-Type", "")
+                problem = _not_an_image(body, content_type, settings)
+                if problem is not None:
+                    raise _SampleError(problem)
+                return body, resp.headers.get("ETag"), resp.headers.get("Last-Modified")
+        raise _SampleError(f"could not fetch: more than {MAX_REDIRECTS} redirects")
+    except GuardError as e:
+        where = "" if current == url else f"redirected to {current}, but "
+        raise _SampleError(f"not fetched: {where}{e.reason}") from None
     except requests.exceptions.SSLError as e:
         raise _SampleError(f"could not fetch: TLS error ({_short(e)})") from None
     except requests.Timeout:
@@ -469,37 +532,22 @@ def _download_once(
         raise _SampleError(f"could not fetch: {_short(e)}") from None
 
 
-def _read_capped(resp: requests.Response, settings: ImageSettings) -> bytes:
+def _read_capped(resp: requests.Response, settings: ImageSettings, deadline: Deadline) -> bytes:
     limit = settings.max_bytes
     declared = resp.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _SampleError(
             f"could not fetch: the body is larger than the {limit:,}-byte limit (Content-Length {int(declared):,})"
         )
-    deadline = time.monotonic() + MAX_DOWNLOAD_SECONDS
     body = bytearray()
     for chunk in resp.iter_content(DOWNLOAD_CHUNK_BYTES):
         body += chunk
         if len(body) > limit:
             raise _SampleError(f"could not fetch: the body is larger than the {limit:,}-byte limit (stopped reading)")
-        if time.monotonic() > deadline:
-            raise _Transient(f"the download took longer than {MAX_DOWNLOAD_SECONDS:g} s")
+    if deadline.expired:
+        # the watchdog cut the socket: what arrived is a truncated body, not an image
+        raise _Transient("the download passed its deadline")
     return bytes(body)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        seconds = float(value)
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - time.time()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 def _short(error: Exception) -> str:

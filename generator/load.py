@@ -141,6 +141,7 @@ def _decode(raw: bytes, display: str) -> str:
                     column,
                     "",
                     f"the file is not valid UTF-8 (byte 0x{raw[err.start]:02x}); save it as UTF-8",
+                    message_zh=f"文件不是有效的 UTF-8 编码（字节 0x{raw[err.start]:02x}）；请以 UTF-8 编码保存",
                 )
             ]
         ) from None
@@ -167,6 +168,7 @@ class _Walker:
                         _fmt(path),
                         f"the document is too large or too deeply nested (more than {MAX_NODES:,} values or "
                         f"{MAX_DEPTH} levels once aliases are expanded); do not use YAML anchors and aliases here",
+                        message_zh=f"文档过大或嵌套过深（展开别名后超过 {MAX_NODES:,} 个值或 {MAX_DEPTH} 层）；这里不要使用 YAML 锚点和别名",
                     )
                 ]
             )
@@ -180,6 +182,7 @@ class _Walker:
                     *position,
                     _fmt(path),
                     f"the tag {node.tag!r} is not allowed; write plain values without '!' tags",
+                    message_zh=f"不允许使用标签 {node.tag!r}；请直接写值，不要用 '!' 标签",
                 )
             )
             return
@@ -188,7 +191,8 @@ class _Walker:
             for key_node, value_node in node.value:
                 if not isinstance(key_node, ScalarNode):
                     self.problems.append(
-                        Problem(self.display, *_pos(key_node), _fmt(path), "a mapping key must be plain text")
+                        Problem(self.display, *_pos(key_node), _fmt(path), "a mapping key must be plain text",
+                                message_zh="映射的键必须是普通文字")
                     )
                     continue
                 key = key_node.value
@@ -200,6 +204,7 @@ class _Walker:
                             *_pos(key_node),
                             _fmt(path + (key,)),
                             f"duplicate key '{key}' (first given on line {first.line}); YAML keeps only one of them, so remove or merge one",
+                            message_zh=f"键 '{key}' 重复（第 {first.line} 行已经给出）；YAML 只保留其中一个，请删除或合并",
                         )
                     )
                     continue
@@ -220,6 +225,7 @@ class _Walker:
                     _fmt(path),
                     f"a number of {len(node.value):,} digits is not a figure any dataset has; "
                     f"write at most {MAX_INT_DIGITS} digits (or quote it if it is text)",
+                    message_zh=f"{len(node.value):,} 位的数字不可能是数据集的数字；最多写 {MAX_INT_DIGITS} 位（如果它是文字，请加引号）",
                 )
             )
         elif node.tag == _STR_TAG:
@@ -232,6 +238,7 @@ class _Walker:
                         _fmt(path),
                         f"the text holds the control character U+{ord(bad.group()):04X} "
                         "(probably from an escape such as \"\\0\" or \"\\x1b\" in double quotes); delete it",
+                        message_zh=f"文字里有控制字符 U+{ord(bad.group()):04X}（多半来自双引号里的 \"\\0\"、\"\\x1b\" 之类的转义）；请删除",
                     )
                 )
 
@@ -249,6 +256,7 @@ def _compose(text: str, display: str) -> tuple[_CatalogLoader, Node | None]:
                         mark.column + 1,
                         "",
                         f"the file holds more than {MAX_EVENTS:,} values; split it or remove what is repeated",
+                        message_zh=f"文件中的值超过 {MAX_EVENTS:,} 个；请拆分文件或删除重复的内容",
                     )
                 ]
             )
@@ -278,14 +286,17 @@ def load_document(path: Path, display: str | None = None, cache: Path | None = N
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise LoadError(
-                [Problem(display, 1, 1, "", f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")]
+                [Problem(display, 1, 1, "", f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                         message_zh=f"文件有 {size:,} 字节，上限是 {MAX_FILE_BYTES:,}")]
             )
         with path.open("rb") as stream:
             raw = stream.read(MAX_FILE_BYTES + 1)  # the file may have grown since stat
         if len(raw) > MAX_FILE_BYTES:
-            raise LoadError([Problem(display, 1, 1, "", f"the file is over {MAX_FILE_BYTES:,} bytes, the limit")])
+            raise LoadError([Problem(display, 1, 1, "", f"the file is over {MAX_FILE_BYTES:,} bytes, the limit",
+                                     message_zh=f"文件超过了 {MAX_FILE_BYTES:,} 字节的上限")])
     except OSError as err:
-        raise LoadError([Problem(display, 0, 0, "", f"cannot read the file: {err.strerror or err}")]) from None
+        raise LoadError([Problem(display, 0, 0, "", f"cannot read the file: {err.strerror or err}",
+                                 message_zh=f"无法读取文件：{err.strerror or err}")]) from None
     text = _text(raw, display)
     if cache is not None:
         doc = _parse_by_dataset(text, path, display, cache)
@@ -301,9 +312,63 @@ def _text(raw: bytes, display: str) -> str:
         before = text[: bad.start()]
         line = before.count("\n") + 1
         column = len(before) - (before.rfind("\n") + 1) + 1
-        message = f"the file contains a control character YAML does not allow (U+{ord(bad.group()):04X}); delete it"
-        raise LoadError([Problem(display, line, column, "", f"YAML syntax error: {message}")])
+        code = f"U+{ord(bad.group()):04X}"
+        raise LoadError([Problem(display, line, column, "", f"YAML syntax error: the file contains a control character YAML does not allow ({code}); delete it",
+                                 message_zh=f"YAML 语法错误：文件里有 YAML 不允许的控制字符（{code}）；请删除")])
     return text
+
+
+# The mistakes behind most YAML syntax errors, which PyYAML names in its own terms and often
+# one line late. Each is looked for on the lines up to the one PyYAML points at.
+_FULLWIDTH_COLON = re.compile(r"^\s*(?:-\s+)?[A-Za-z_][\w-]*\s*(：)")
+_FLOW_TEXT_WITH_COLON = re.compile(r"[{,]\s*[A-Za-z_]+:\s+([^,{}\"']*?:\s[^,{}]*)")
+_INDENT_ERRORS = ("mapping values are not allowed", "expected '-' indicator", "expected <block end>", "could not find expected ':'", "did not find expected key")
+_LOOK_BACK = 3
+
+
+def syntax_problem(text: str, display: str, line: int, column: int, message: str) -> Problem:
+    """A YAML syntax error, at the line where the mistake is and with its fix when it is one
+    of the usual ones (a tab, full-width punctuation, ': ' in an unquoted flow value, an
+    indent that does not match its siblings)."""
+    lines = text.split("\n")
+    en, zh = f"YAML syntax error: {message}", f"YAML 语法错误：{message}"
+    for n in range(line, max(0, line - 1 - _LOOK_BACK), -1):
+        row = lines[n - 1] if 0 < n <= len(lines) else ""
+        lead = row[: len(row) - len(row.lstrip(" \t"))]
+        if "\t" in lead:
+            return Problem(display, n, lead.index("\t") + 1, "", "a tab is used for indentation; replace the tab with spaces (YAML indents with spaces only)",
+                           message_zh="缩进里用了制表符（Tab）；请把它换成空格（YAML 只能用空格缩进）")
+        colon = _FULLWIDTH_COLON.match(row)
+        if colon:
+            return Problem(display, n, colon.start(1) + 1, "", "the key is followed by a full-width colon '：'; write an ASCII colon and a space (': ')",
+                           message_zh="键后面用了全角冒号“：”；请改成半角冒号加空格（\": \"）")
+        if "，" in row and ("[" in row or "{" in row):
+            return Problem(display, n, row.index("，") + 1, "", "items are separated by a full-width comma '，'; write an ASCII comma ','",
+                           message_zh="列表或映射中的各项用了全角逗号“，”分隔；请改成半角逗号“,”")
+    row = lines[line - 1] if 0 < line <= len(lines) else ""
+    quoted = _FLOW_TEXT_WITH_COLON.search(row) if "{" in row else None
+    if quoted:
+        return Problem(display, line, quoted.start(1) + 1, "", f"the text {quoted.group(1).strip()!r} inside {{…}} contains ': '; put the text in quotes",
+                       message_zh=f"{{…}} 里的文字 {quoted.group(1).strip()!r} 含有 \": \"；请给这段文字加上引号")
+    if any(marker in message for marker in _INDENT_ERRORS):
+        for n in range(line, max(1, line - _LOOK_BACK), -1):
+            indent = _indent(lines[n - 1])
+            previous = next((lines[k] for k in range(n - 2, -1, -1) if lines[k].strip() and not lines[k].lstrip().startswith("#")), None)
+            if indent is None or previous is None:
+                continue
+            before = _indent(previous) or 0
+            siblings = before + (2 if previous.lstrip().startswith("- ") else 0)
+            if indent != siblings and not previous.rstrip().endswith(":"):
+                return Problem(display, n, indent + 1, "", f"this line is indented {indent} spaces but the line above it {siblings}; "
+                               "indent it like the other keys at its level",
+                               message_zh=f"这一行缩进了 {indent} 个空格，而上一行是 {siblings} 个；请与同一层的其他键对齐")
+    return Problem(display, line, column, "", en, message_zh=zh)
+
+
+def _indent(row: str) -> int | None:
+    if not row.strip() or row.lstrip().startswith("#"):
+        return None
+    return len(row) - len(row.lstrip(" "))
 
 
 def parse_document(raw: bytes, path: Path, display: str) -> Document:
@@ -321,11 +386,12 @@ def _parse_text(text: str, path: Path, display: str) -> Document:
             message = err.problem or str(err)
             if err.context:
                 message = f"{err.context}, {message}"
-            raise LoadError([Problem(display, line, column, "", f"YAML syntax error: {message}")]) from None
+            raise LoadError([syntax_problem(text, display, line, column, message)]) from None
         except yaml.YAMLError as err:  # an error without a position
-            raise LoadError([Problem(display, 1, 1, "", f"YAML syntax error: {err}")]) from None
+            raise LoadError([Problem(display, 1, 1, "", f"YAML syntax error: {err}", message_zh=f"YAML 语法错误：{err}")]) from None
         if node is None:
-            raise LoadError([Problem(display, 1, 1, "", "the file is empty; expected `datasets:` with a list of datasets")])
+            raise LoadError([Problem(display, 1, 1, "", "the file is empty; expected `datasets:` with a list of datasets",
+                                     message_zh="文件是空的；应当以 `datasets:` 开头，下面列出各个数据集")])
         walker = _Walker(display)
         walker.walk(node, ())
         if walker.problems:
@@ -335,7 +401,8 @@ def _parse_text(text: str, path: Path, display: str) -> Document:
         except yaml.constructor.ConstructorError as err:
             mark = err.problem_mark
             raise LoadError(
-                [Problem(display, (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1, "", f"cannot read value: {err.problem}")]
+                [Problem(display, (mark.line + 1) if mark else 1, (mark.column + 1) if mark else 1, "", f"cannot read value: {err.problem}",
+                         message_zh=f"无法读取这个值：{err.problem}")]
             ) from None
     finally:
         if loader is not None:

@@ -8,9 +8,7 @@ an explicit order and nothing reads a clock.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import math
 import re
@@ -22,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import pydantic_core
 from markupsafe import Markup
 
+from generator.citations import page_citation
+from generator.exports import CATALOGUE_CROISSANT, croissant_path, export_files, schema_org
 from generator.load import parse_document
 from generator.markup import fence, front_matter_text, md_text, slug
 from generator.model import (
@@ -37,7 +36,6 @@ from generator.model import (
     Figure,
     Lang,
     Licence,
-    Paper,
     Qualifier,
     Scene,
     Task,
@@ -213,69 +211,6 @@ def page_prefix(path: str) -> str:
         return ""
     depth = path.count("/") + (0 if path.endswith("/index.md") else 1)
     return "../" * depth
-
-
-# ---------------------------------------------------------------- citations
-
-
-def _surname_initials(name: str) -> str:
-    parts = name.replace(".", " ").split()
-    if len(parts) == 1:
-        return parts[0].upper()
-    surname = parts[-1].upper()
-    initials = " ".join(p[0].upper() for given in parts[:-1] for p in given.split("-") if p)
-    return f"{surname} {initials}"
-
-
-_CONFERENCE = re.compile(r"CVPR|ECCV|ICCV|WACV|AAAI|ICIP|ICPR|IJCAI|ACM MM|Multimedia|Conference|Workshop|Proceedings", re.I)
-
-
-def gbt7714(paper: Paper, lang: Lang) -> str:
-    """GB/T 7714-2015 reference for a paper, from its structured record."""
-    authors = [_surname_initials(a) for a in paper.authors]
-    etal = "等" if lang is Lang.ZH else "et al"
-    names = ", ".join(authors[:3]) + (f", {etal}" if len(authors) > 3 else "")
-    if paper.arxiv and "arxiv" in paper.venue.lower():
-        kind, where = "[EB/OL]", f"arXiv:{paper.arxiv}, {paper.year}"
-    elif _CONFERENCE.search(paper.venue):
-        kind, where = "[C]", f"{paper.venue}, {paper.year}"
-    else:
-        kind, where = "[J]", f"{paper.venue}, {paper.year}"
-    url = f". {paper.url}" if paper.url else ""
-    return f"{names}. {paper.title}{kind}. {where}{url}."
-
-
-def _bibtex_escape(value: str) -> str:
-    return value.replace("{", "").replace("}", "").replace("&", r"\&")
-
-
-def generated_bibtex(d: Dataset) -> str | None:
-    paper = d.links.paper
-    if paper is None:
-        return None
-    key = re.sub(r"[^a-z0-9]", "", d.id) + str(paper.year)
-    fields = [
-        ("title", "{" + _bibtex_escape(paper.title) + "}"),
-        ("author", " and ".join(_bibtex_escape(a) for a in paper.authors)),
-        ("year", str(paper.year)),
-        ("howpublished", _bibtex_escape(paper.venue)),
-    ]
-    if paper.arxiv:
-        fields += [("eprint", paper.arxiv), ("archivePrefix", "arXiv")]
-    if paper.doi:
-        fields.append(("doi", paper.doi))
-    if paper.url:
-        fields.append(("url", paper.url))
-    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields)
-    return f"@misc{{{key},\n{body}\n}}"
-
-
-def bibtex_for(d: Dataset) -> tuple[str | None, bool]:
-    """(entry, generated?)"""
-    if d.citation.bibtex:
-        return d.citation.bibtex.strip(), False
-    entry = generated_bibtex(d)
-    return entry, entry is not None
 
 
 # ---------------------------------------------------------------- catalogue-wide views
@@ -498,58 +433,14 @@ def chart_svg(catalog: Catalog, lang: Lang) -> str:
 # ---------------------------------------------------------------- exports
 
 
-CSV_COLUMNS = [
-    "id", "name", "full_name_en", "full_name_zh", "year", "tasks", "scenes", "sku_level",
-    "images", "images_qualifier", "images_verified", "classes", "classes_qualifier", "classes_verified",
-    "instances", "licence", "access", "homepage", "paper_url", "arxiv", "in_seed", "confidence", "added",
-]
-
-
-def export_json(catalog: Catalog) -> str:
-    payload = {"datasets": [d.model_dump(mode="json") for d in ordered(catalog)]}
-    # pydantic-core's serialiser writes what json.dumps(ensure_ascii=False, indent=2) does,
-    # 10x faster (json.dumps falls back to pure Python when indenting)
-    return pydantic_core.to_json(payload, indent=2).decode("utf-8") + "\n"
-
-
-def export_csv(catalog: Catalog) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for d in ordered(catalog):
-        s = d.stats
-        writer.writerow([
-            d.id, d.name, d.full_name.en, d.full_name.zh, d.year, ";".join(d.tasks), ";".join(d.scenes), d.sku_level.level,
-            sort_value(s.images), s.images.qualifier, str(s.images.verified).lower(),
-            sort_value(s.classes), s.classes.qualifier, str(s.classes.verified).lower(),
-            sort_value(s.instances), licence_key(d.licence), d.access, d.links.homepage or "",
-            d.links.paper.url if d.links.paper and d.links.paper.url else "", d.links.paper.arxiv if d.links.paper and d.links.paper.arxiv else "",
-            str(d.in_seed).lower(), d.confidence, d.added.isoformat(),
-        ])
-    return buf.getvalue()
-
-
-def export_bib(catalog: Catalog) -> str:
-    entries = []
-    for d in ordered(catalog):
-        entry, generated = bibtex_for(d)
-        if entry:
-            note = "% generated from the paper record (no verbatim BibTeX found)\n" if generated else f"% source: {d.citation.source}\n"
-            entries.append(f"% {d.name}\n{note}{entry}\n")
-    return "\n".join(entries)
-
-
 def robots_txt(base_url: str) -> str:
     # plain text: the Markdown escaping would write the address as character references
     return _XML_ENV.get_template("robots.txt.j2").render(base_url=base_url)
 
 
-def exports(catalog: Catalog) -> list[RenderedPage]:
-    return [
-        RenderedPage("datasets.json", export_json(catalog)),
-        RenderedPage("datasets.csv", export_csv(catalog)),
-        RenderedPage("datasets.bib", export_bib(catalog)),
-    ]
+def exports(catalog: Catalog, site_url: str = "") -> list[RenderedPage]:
+    """The data files (the same in both languages): see ``exports.py``."""
+    return [RenderedPage(f.path, f.text) for f in export_files(ordered(catalog), site_url)]
 
 
 # ---------------------------------------------------------------- field reference
@@ -691,38 +582,6 @@ def _front_matter(meta: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def schema_org(d: Dataset, lang: Lang, url: str) -> dict[str, Any]:
-    same_as = [u for u in [d.links.homepage, d.links.paper.url if d.links.paper else None] if u]
-    data: dict[str, Any] = {
-        "@context": "https://schema.org",
-        "@type": "Dataset",
-        "name": d.name,
-        "alternateName": [d.full_name[lang], *d.aliases],
-        "description": d.summary[lang] + " " + d.description[lang],
-        "url": url,
-        "sameAs": same_as,
-        "creator": [{"@type": "Organization", "name": o[lang]} for o in d.organisations],
-        "datePublished": str(d.year),
-        "keywords": [TASK_LABELS[x][lang] for x in d.tasks] + [SCENE_LABELS[x][lang] for x in d.scenes],
-        "inLanguage": "zh-CN" if lang is Lang.ZH else "en",
-        "isAccessibleForFree": d.access in ("open", "registration"),
-    }
-    if d.licence.url:
-        data["license"] = d.licence.url
-    elif d.licence.spdx:
-        data["license"] = f"https://spdx.org/licenses/{d.licence.spdx}.html"
-    entry, _ = bibtex_for(d)
-    if d.links.paper:
-        data["citation"] = gbt7714(d.links.paper, Lang.EN)
-    elif entry:
-        data["citation"] = entry
-    data["distribution"] = [
-        {"@type": "DataDownload", "contentUrl": link.url, "name": link.label[lang] if link.label else d.name}
-        for link in d.links.downloads
-    ]
-    return data
-
-
 def _context(inputs: RenderInputs, lang: Lang) -> dict[str, Any]:
     return {
         "lang": lang,
@@ -790,7 +649,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     plan(
         "home.md.j2",
         "index.md",
-        {"title": t("site_name", lang), "description": t("site_description", lang), "hide": ["toc"]},
+        {"title": t("site_name", lang), "description": t("site_description", lang), "hide": ["toc"], "croissant": CATALOGUE_CROISSANT},
         everything,
         datasets=datasets,
         chart=chart(catalog, lang),
@@ -805,7 +664,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     by_scene = [(scene, [d for d in datasets if scene in d.scenes]) for scene in Scene]
     plan("browse.md.j2", "tasks.md", {"title": t("by_task", lang)}, everything, heading=t("by_task", lang), groups=[(TASK_LABELS[k], v, k) for k, v in by_task])
     plan("browse.md.j2", "scenes.md", {"title": t("by_scene", lang)}, everything, heading=t("by_scene", lang), groups=[(SCENE_LABELS[k], v, k) for k, v in by_scene])
-    plan("downloads.md.j2", "downloads.md", {"title": t("downloads", lang)}, everything, count=len(datasets))
+    plan("downloads.md.j2", "downloads.md", {"title": t("downloads", lang), "croissant": CATALOGUE_CROISSANT}, everything, count=len(datasets))
     plan("reference.md.j2", "reference.md", {"title": t("reference", lang)}, _key(*base), rows=reference_rows(lang))
     plan("credits.md.j2", "credits.md", {"title": t("credits", lang)}, everything, datasets=datasets)
     plan("links.md.j2", "links.md", {"title": t("link_health", lang)}, everything, datasets=datasets, rows=_link_rows(datasets, inputs.links))
@@ -823,11 +682,11 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     pages.append(PlannedPage("feed.xml", everything, feed))
 
     def dataset_page(d: Dataset, path: str) -> str:
-        entry, generated = bibtex_for(d)
         meta: dict[str, Any] = {
             "title": display_title(d, lang),
             "description": d.summary[lang],
             "schema_org": schema_org(d, lang, f"{site_url}datasets/{d.id}/"),
+            "croissant": croissant_path(d),  # main.html links it from <head>
             # main.html: the in-page contents (for phones, where Material hides its own) and
             # the way back to the comparison; dataset pages are outside the navigation
             "page_toc": True,
@@ -835,17 +694,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
         }
         if (d.id, lang) in inputs.social:
             meta["image"] = inputs.social[(d.id, lang)]
-        return page(
-            "dataset.md.j2",
-            path,
-            meta,
-            d=d,
-            title=display_title(d, lang),
-            bibtex=entry,
-            bibtex_generated=generated,
-            gbt=gbt7714(d.links.paper, lang) if d.links.paper else None,
-            related=rel[d.id],
-        )
+        return page("dataset.md.j2", path, meta, d=d, title=display_title(d, lang), cite=page_citation(d), related=rel[d.id])
 
     for d in datasets:
         path = f"datasets/{d.id}.md"

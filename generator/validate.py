@@ -88,57 +88,93 @@ def _element_type(tp: Any) -> Any:
     return tp
 
 
-def _message(err: dict[str, Any], model_at: type[BaseModel] | None) -> tuple[str, bool]:
-    """(message, points_at_key) for one pydantic error."""
+def _show_zh(value: Any) -> str:
+    if value is None:
+        return "空值（null）"
+    if isinstance(value, dict):
+        return "一个映射"
+    if isinstance(value, list):
+        return "一个列表"
+    return _show(value)
+
+
+def _message(err: dict[str, Any], model_at: type[BaseModel] | None) -> tuple[str, str, bool]:
+    """(English message, Chinese message, points_at_key) for one pydantic error."""
     kind = err["type"]
     value = err.get("input")
     ctx = err.get("ctx") or {}
     loc = err["loc"]
+    got, got_zh = _show(value), _show_zh(value)
     if kind == "missing":
         name = loc[-1]
-        hint = " (every text needs both `zh:` and `en:`)" if model_at is Text or name in ("zh", "en") else ""
-        return f"required field `{name}` is missing{hint}", False
+        text = model_at is Text or name in ("zh", "en")
+        return (
+            f"required field `{name}` is missing" + (" (every text needs both `zh:` and `en:`)" if text else ""),
+            f"缺少必填字段 `{name}`" + ("（每段文字都要同时有 `zh:` 和 `en:`）" if text else ""),
+            False,
+        )
     if kind == "extra_forbidden":
         name = str(loc[-1])
-        hint = ""
+        hint = hint_zh = ""
         if model_at is not None:
             close = difflib.get_close_matches(name, list(model_at.model_fields), n=1, cutoff=0.6)
             if close:
-                hint = f"; did you mean `{close[0]}`?"
+                hint, hint_zh = f"; did you mean `{close[0]}`?", f"；是不是想写 `{close[0]}`？"
             else:
-                hint = f"; allowed fields here: {', '.join(model_at.model_fields)}"
-        return f"unknown field `{name}`{hint}", True
+                fields = ", ".join(model_at.model_fields)
+                hint, hint_zh = f"; allowed fields here: {fields}", f"；这里可用的字段：{fields}"
+        return f"unknown field `{name}`{hint}", f"未知字段 `{name}`{hint_zh}", True
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        extra = "; write the whole number without separators or units" if isinstance(value, str) else ""
-        return f"expected a whole number ≥ 0, got {_show(value)}{extra}", False
+        if loc and loc[-1] == "year":
+            return (f"expected a year like 2019 (a number, without quotes), got {got}", f"应为年份，如 2019（数字，不加引号），实际是 {got_zh}", False)
+        quoted = isinstance(value, str)
+        return (
+            f"expected a whole number ≥ 0, got {got}" + ("; write the whole number without separators or units" if quoted else ""),
+            f"应为不小于 0 的整数，实际是 {got_zh}" + ("；请直接写整数，不加分隔符或单位" if quoted else ""),
+            False,
+        )
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         bounds = {"greater_than_equal": "≥", "less_than_equal": "≤", "greater_than": ">", "less_than": "<"}
         limit = next(iter(ctx.values())) if ctx else "?"
-        return f"expected a number {bounds[kind]} {limit}, got {_show(value)}", False
+        return f"expected a number {bounds[kind]} {limit}, got {got}", f"应为 {bounds[kind]} {limit} 的数字，实际是 {got_zh}", False
     if kind == "enum" or kind == "literal_error":
         options = _QUOTED.findall(str(ctx.get("expected", "")))
-        hint = ""
-        if isinstance(value, str):
+        hint = hint_zh = ""
+        if isinstance(value, str) and ("，" in value or "、" in value):
+            hint, hint_zh = "; separate list items with an ASCII comma ',' (this has a full-width '，' or '、')", "；列表各项请用半角逗号“,”分隔（这里用了全角“，”或“、”）"
+        elif isinstance(value, str):
             close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
             if close:
-                hint = f"; did you mean '{close[0]}'?"
-        return f"expected one of {', '.join(options)}; got {_show(value)}{hint}", False
+                hint, hint_zh = f"; did you mean '{close[0]}'?", f"；是不是想写 '{close[0]}'？"
+        listed = ", ".join(options)
+        return f"expected one of {listed}; got {got}{hint}", f"应为以下之一：{listed}；实际是 {got_zh}{hint_zh}", False
     if kind == "string_type":
-        hint = "; put it in quotes" if isinstance(value, (int, float, bool)) else ""
-        return f"expected text, got {_show(value)}{hint}", False
+        scalar = isinstance(value, (int, float, bool))
+        return (
+            f"expected text, got {got}" + ("; put it in quotes" if scalar else ""),
+            f"应为文字，实际是 {got_zh}" + ("；请加上引号" if scalar else ""),
+            False,
+        )
     if kind == "bool_type":
-        return f"expected true or false, got {_show(value)}", False
+        return f"expected true or false, got {got}", f"应为 true 或 false，实际是 {got_zh}", False
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"expected a mapping (indented `key: value` lines), got {_show(value)}", False
+        return (
+            f"expected a mapping (indented `key: value` lines), got {got}",
+            f"应为映射（缩进的 `键: 值` 行），实际是 {got_zh}",
+            False,
+        )
     if kind in ("tuple_type", "list_type"):
-        return f"expected a list (lines starting with '- '), got {_show(value)}", False
+        return f"expected a list (lines starting with '- '), got {got}", f"应为列表（以 '- ' 开头的行），实际是 {got_zh}", False
     if kind in ("date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"):
-        return f"expected a date written YYYY-MM-DD, got {_show(value)}", False
+        return f"expected a date written YYYY-MM-DD, got {got}", f"应为 YYYY-MM-DD 格式的日期，实际是 {got_zh}", False
     if kind == "too_short":
-        return f"expected at least {ctx.get('min_length', 1)} item(s), got none", False
+        least = ctx.get("min_length", 1)
+        return f"expected at least {least} item(s), got none", f"至少需要 {least} 项，实际一项也没有", False
     if kind == "value_error":
-        return str(ctx.get("error", err["msg"])), False
-    return f"{err['msg']}, got {_show(value)}", False
+        error = ctx.get("error")
+        en = str(error or err["msg"])
+        return en, getattr(error, "zh", "") or en, False
+    return f"{err['msg']}, got {got}", f"{err['msg']}，实际是 {got_zh}", False
 
 
 class _Collector:
@@ -160,9 +196,9 @@ class _Collector:
                 out += f".{part}" if out else str(part)
         return out
 
-    def add(self, path: YamlPath, message: str, *, at_key: bool = False, severity: str = "error") -> None:
+    def add(self, path: YamlPath, message: str, zh: str = "", *, at_key: bool = False, severity: str = "error") -> None:
         pos = self.doc.key_position(path) if at_key else self.doc.position(path)
-        self.problems.append(Problem(self.doc.display, pos.line, pos.column, self.label(path), message, severity))  # type: ignore[arg-type]
+        self.problems.append(Problem(self.doc.display, pos.line, pos.column, self.label(path), message, severity, zh))  # type: ignore[arg-type]
 
     def add_pydantic(self, base: YamlPath, root: type[BaseModel], error: ValidationError) -> None:
         errors = error.errors(include_url=False)
@@ -174,11 +210,11 @@ class _Collector:
             loc = tuple(p for p in err["loc"] if p != "[key]")
             at_key_error = "[key]" in err["loc"]
             model_at = _model_fields_at(root, loc[:-1]) if err["type"] in ("extra_forbidden", "missing") else None
-            message, at_key = _message(err, model_at)
+            message, zh, at_key = _message(err, model_at)
             path = base + loc
             if err["type"] == "missing":
                 path = path[:-1]
-            self.add(path, message, at_key=at_key or at_key_error)
+            self.add(path, message, zh, at_key=at_key or at_key_error)
 
 
 def validate_document(doc: Document, data_dir: Path) -> Catalog:
@@ -186,13 +222,13 @@ def validate_document(doc: Document, data_dir: Path) -> Catalog:
     out = _Collector(doc)
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("datasets"), list):
-        out.add((), "expected a top-level `datasets:` key holding a list of datasets")
+        out.add((), "expected a top-level `datasets:` key holding a list of datasets", "文件顶层应当是 `datasets:`，下面是数据集列表")
         raise LoadError(out.problems)
     if not data["datasets"]:
-        out.add(("datasets",), "the `datasets:` list is empty; add at least one dataset")
+        out.add(("datasets",), "the `datasets:` list is empty; add at least one dataset", "`datasets:` 列表是空的；请至少添加一个数据集")
     for key in data:
         if key != "datasets":
-            out.add((key,), f"unknown top-level key `{key}`; the file holds only `datasets:`", at_key=True)
+            out.add((key,), f"unknown top-level key `{key}`; the file holds only `datasets:`", f"未知的顶层键 `{key}`；文件里只能有 `datasets:`", at_key=True)
 
     valid: list[tuple[int, Dataset]] = []
     for index, item in enumerate(data["datasets"]):
@@ -222,6 +258,7 @@ def _cross_checks(out: _Collector, raw: list[Any], valid: list[tuple[int, Datase
                 out.add(
                     ("datasets", index, field),
                     f"duplicate {field} {value!r}: datasets[{other}] on line {line} has the same {field}; each must be unique",
+                    f"{field} {value!r} 重复：第 {line} 行的 datasets[{other}] 也用了它；每个数据集的 {field} 必须不同",
                 )
             else:
                 first[key] = index
@@ -234,9 +271,9 @@ def _cross_checks(out: _Collector, raw: list[Any], valid: list[tuple[int, Datase
                 continue
             target = (data_root / sample.path).resolve()
             if not target.is_relative_to(data_root):
-                out.add(base + ("samples", j, "path"), f"expected a path inside data/, got {sample.path!r}")
+                out.add(base + ("samples", j, "path"), f"expected a path inside data/, got {sample.path!r}", f"路径应当在 data/ 之内，实际是 {sample.path!r}")
             elif not target.is_file():
-                out.add(base + ("samples", j, "path"), f"no such file: data/{sample.path}")
+                out.add(base + ("samples", j, "path"), f"no such file: data/{sample.path}", f"文件不存在：data/{sample.path}")
         for j, comp in enumerate(d.competitions):
             seen: dict[int, int] = {}
             for k, sol in enumerate(comp.solutions):
@@ -247,6 +284,7 @@ def _cross_checks(out: _Collector, raw: list[Any], valid: list[tuple[int, Datase
                     out.add(
                         base + ("competitions", j, "solutions", k, "rank"),
                         f"rank {sol.rank} is given twice in this competition (also on line {line})",
+                        f"名次 {sol.rank} 在这个比赛中出现了两次（另一次在第 {line} 行）",
                     )
                 else:
                     seen[sol.rank] = k
@@ -264,4 +302,5 @@ def _cross_checks(out: _Collector, raw: list[Any], valid: list[tuple[int, Datase
                     base + ("stats", "splits"),
                     f"the splits add up to {total:,} images but stats.images says {stats.images.value:,}; "
                     "fix one of them, or mark the figures `qualifier: approx`",
+                    f"各划分的图像数加起来是 {total:,}，但 stats.images 是 {stats.images.value:,}；请改正其一，或把这些数字标为 `qualifier: approx`",
                 )

@@ -24,7 +24,8 @@ import pytest
 from generator.cli import load_catalog
 from generator.model import Lang
 from generator.project import Project
-from generator.render import bibtex_for, gbt7714, t
+from generator.citations import bibtex_for, page_citation
+from generator.render import t
 from generator.site import BuildOptions, build_site
 
 pytestmark = pytest.mark.browser
@@ -414,8 +415,9 @@ def test_compare_table_sorts_by_images_and_filters_by_task(make_context, site: S
 @pytest.mark.parametrize("lang", list(Lang), ids=str)
 def test_citation_copy_button_puts_the_bibtex_on_the_clipboard(make_context, site: Site, lang: Lang) -> None:
     rpc = next(d for d in load_catalog(site.project).datasets if d.id == "rpc")
-    bibtex, _ = bibtex_for(rpc)
-    assert bibtex
+    entry = bibtex_for(rpc)
+    assert entry
+    bibtex = entry.text
     page, watch = _open(make_context, site, lang, "datasets/rpc/", clipboard=True)
     block = page.locator("article .highlight", has_text=bibtex.splitlines()[0])
     block.hover()
@@ -723,7 +725,7 @@ def _zh_sources(project: Project) -> tuple[list[str], list[str], set[str]]:
 
     catalog = load_catalog(project)
     walk(catalog.model_dump(mode="json"))
-    data += [gbt7714(d.links.paper, Lang.ZH) for d in catalog.datasets if d.links.paper]
+    data += [c.gbt7714 for c in map(page_citation, catalog.datasets) if c.gbt7714]
     words = {w for text in ui for w in _LATIN_WORD.findall(text)}
     # proper names of the page furniture: the repository host and the theme
     words |= {"GitHub", "Material", "for", "MkDocs"}

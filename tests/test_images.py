@@ -34,7 +34,7 @@ SEED_IMAGES = REPO.parent / "shared" / "seed-images"
 SEED_COMMIT = "dbec3723f856fb4424e44cec25bcc204c75d7ddc"
 NAME_RE = re.compile(r"^(?P<id>[a-z0-9-]+)-(?P<index>\d+)-(?P<width>\d+)w\.[0-9a-f]{8}\.(?P<ext>webp|jpg)$")
 WHITE = (255, 255, 255)
-FAST = ImageSettings(connect_timeout=2, read_timeout=2, retries=0)
+FAST = ImageSettings(connect_timeout=2, read_timeout=2, retries=0, allow_private=True)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -398,7 +398,7 @@ def test_decompression_bomb_is_refused_with_a_clear_message(project: Project) ->
 
 
 def test_image_over_max_pixels_is_refused_before_decoding(project: Project) -> None:
-    settings = ImageSettings(max_pixels=10_000)
+    settings = ImageSettings(max_pixels=10_000, allow_private=True)
     message = only_warning(project.run([project.local("big.jpg", encode(photo((200, 200)), "JPEG"))], settings))
     assert "possible decompression bomb: 200×200 = 40,000 pixels is more than the limit of 10,000" in message
 
@@ -466,27 +466,27 @@ def test_refetch_sends_if_modified_since(project: Project, server: Server) -> No
 
 def test_http_404_is_a_warning_and_is_not_retried(project: Project, server: Server) -> None:
     url = server.url("/missing.jpg")
-    message = only_warning(project.run([remote(url)], ImageSettings(retries=2)))
+    message = only_warning(project.run([remote(url)], ImageSettings(retries=2, allow_private=True)))
     assert message == f"ds sample 1 ({url}): could not fetch: HTTP 404 Not Found — the page shows a placeholder"
     assert server.hits() == 1
 
 
 def test_server_error_is_retried_and_then_succeeds(project: Project, server: Server) -> None:
     server.routes["/flaky.jpg"] = Route(JPEG_BYTES, statuses=(503, 200))
-    only(project.run([remote(server.url("/flaky.jpg"))], ImageSettings(retries=2)))
+    only(project.run([remote(server.url("/flaky.jpg"))], ImageSettings(retries=2, allow_private=True)))
     assert server.hits() == 2
 
 
 def test_lasting_server_error_gives_up_after_the_retries(project: Project, server: Server) -> None:
     server.routes["/down.jpg"] = Route(JPEG_BYTES, statuses=(500,))
-    message = only_warning(project.run([remote(server.url("/down.jpg"))], ImageSettings(retries=2)))
+    message = only_warning(project.run([remote(server.url("/down.jpg"))], ImageSettings(retries=2, allow_private=True)))
     assert "could not fetch: HTTP 500 Internal Server Error (tried 3 times)" in message
     assert server.hits() == 3
 
 
 def test_slow_server_times_out_and_is_retried(project: Project, server: Server) -> None:
     server.routes["/slow.jpg"] = Route(JPEG_BYTES, delay=1.5)
-    settings = ImageSettings(read_timeout=0.2, retries=1)
+    settings = ImageSettings(read_timeout=0.2, retries=1, allow_private=True)
     message = only_warning(project.run([remote(server.url("/slow.jpg"))], settings))
     assert "could not fetch: timed out (connect timeout 5 s, read timeout 0.2 s) (tried 2 times)" in message
     assert server.hits() == 2
@@ -505,7 +505,7 @@ def test_body_over_the_size_cap_is_refused_and_not_retried(
     project: Project, server: Server, send_length: bool, detail: str
 ) -> None:
     server.routes["/huge.jpg"] = Route(b"\xff" * 40_000, send_length=send_length)
-    settings = ImageSettings(max_bytes=10_000, retries=2)
+    settings = ImageSettings(max_bytes=10_000, retries=2, allow_private=True)
     message = only_warning(project.run([remote(server.url("/huge.jpg"))], settings))
     assert f"could not fetch: the body is larger than the 10,000-byte limit {detail}" in message
     assert server.hits() == 1
@@ -598,8 +598,8 @@ def test_second_run_reuses_everything_and_touches_no_file(project: Project) -> N
 def test_changed_settings_or_a_lost_output_are_encoded_again(project: Project) -> None:
     sample = project.local("a.jpg", JPEG_BYTES)
     first = only(project.run([sample]))
-    assert project.run([sample], ImageSettings(connect_timeout=1)).encoded == 0  # not an output setting
-    assert project.run([sample], ImageSettings(jpeg_quality=60)).encoded == 1
+    assert project.run([sample], ImageSettings(connect_timeout=1, allow_private=True)).encoded == 0  # not an output setting
+    assert project.run([sample], ImageSettings(jpeg_quality=60, allow_private=True)).encoded == 1
     (project.out / first.webp[0].name).unlink()
     again = project.run([sample])
     assert again.encoded == 1 and only(again) == first
@@ -640,7 +640,7 @@ def test_every_seed_image_produces_a_thumbnail_through_the_mirror(project: Proje
         for i, name in enumerate(SEED_NAMES)
     ]
     # offline as well, so a missing mirror file can never reach the internet from a test
-    report = project.run(samples, ImageSettings(), offline=True, mirror=SEED_IMAGES, workers=None)
+    report = project.run(samples, ImageSettings(allow_private=True), offline=True, mirror=SEED_IMAGES, workers=None)
     assert not report.warnings, report.warnings
     assert len(report.thumbnails) == len(SEED_NAMES) == report.encoded
     for i, name in enumerate(SEED_NAMES):
@@ -677,3 +677,67 @@ def test_social_card_can_be_a_jpeg(tmp_path: Path) -> None:
     make_social_card("SKU-110K", ["11,762 images"], None, tmp_path / "card.jpg")
     with Image.open(tmp_path / "card.jpg") as card:
         assert card.format == "JPEG" and card.size == (1200, 630) and card.mode == "RGB"
+
+
+# --------------------------------------------------------------------------- the address guard and deadlines
+
+
+from rawserver import RawServer, raw  # noqa: E402,F401 (the fixture)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "2130706433", "127.1", "[::ffff:127.0.0.1]"])
+def test_a_sample_on_a_loopback_address_is_refused_by_default(project: Project, raw: RawServer, host: str) -> None:
+    url = raw.url("/a.jpg", host)
+    message = only_warning(project.run([remote(url)], ImageSettings()))
+    assert "not fetched" in message and "resolves to" in message and "--allow-private" in message
+    assert raw.hosts == []  # nothing was sent
+
+
+def test_a_redirect_to_a_private_address_is_refused_at_that_hop(project: Project, raw: RawServer) -> None:
+    def redirect(conn: socket.socket) -> None:
+        conn.sendall(f"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:{raw.port}/b.jpg\r\nContent-Length: 0\r\n\r\n".encode())
+
+    raw.behaviour = redirect
+    settings = ImageSettings(allowed_addresses=frozenset({"127.0.0.1"}))
+    message = only_warning(project.run([remote(raw.url("/a.jpg"))], settings))
+    assert f"not fetched: redirected to http://127.0.0.2:{raw.port}/b.jpg, but 127.0.0.2 resolves to loopback" in message
+    assert len(raw.hosts) == 1
+
+
+def test_a_sample_trickled_a_byte_at_a_time_is_cut_at_the_image_deadline(project: Project, raw: RawServer) -> None:
+    raw.trickle(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n", b"\xff" * 100_000)
+    settings = ImageSettings(read_timeout=1, retries=2, max_seconds_per_image=0.5, allow_private=True)
+    message = only_warning(project.run([remote(raw.url("/slow.jpg"))], settings))
+    assert "the download took longer than the image's 0.5 s limit (stopped)" in message
+    assert raw.cut.wait(5) and raw.sent < 100_000
+
+
+def test_trickled_headers_are_cut_too(project: Project, raw: RawServer) -> None:
+    raw.trickle(b"", b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000)
+    settings = ImageSettings(read_timeout=1, retries=0, max_seconds_per_image=0.5, allow_private=True)
+    message = only_warning(project.run([remote(raw.url("/slow.jpg"))], settings))
+    assert "longer than the image's 0.5 s limit" in message
+    assert raw.cut.wait(5)
+
+
+def test_all_downloads_of_a_build_share_one_deadline(project: Project, raw: RawServer) -> None:
+    raw.trickle(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n", b"\xff" * 100_000)
+    settings = ImageSettings(read_timeout=1, max_seconds_per_image=60, max_fetch_seconds=0.5, allow_private=True)
+    samples = [remote(raw.url(f"/{i}.jpg"), index=i) for i in range(3)]
+    report = project.run(samples, settings)
+    assert not report.thumbnails and len(report.warnings) == 3
+    assert all("the build's 0.5 s limit" in w.message or "had run out" in w.message for w in report.warnings)
+
+
+def test_the_sample_fetcher_sends_the_projects_one_user_agent(project: Project, raw: RawServer) -> None:
+    from generator.net.policy import USER_AGENT
+
+    seen: list[bytes] = []
+
+    def record(conn: socket.socket) -> None:
+        seen.append(b"")
+        conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+
+    raw.behaviour = record
+    project.run([remote(raw.url("/a.jpg"))], ImageSettings(allow_private=True))
+    assert seen and raw.agents == [USER_AGENT]

@@ -57,7 +57,7 @@ def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_offline_checks_nothing_and_exits_zero_on_the_real_catalogue():
     result = run(ROOT, "--offline", "--format", "json")
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = json.loads(result.stdout)["links"]
     assert len(report) > 100
     assert {r["verdict"] for r in report} == {"skipped"}
     rpc = next(r for r in report if r["url"] == "https://rpc-dataset.github.io/")
@@ -71,7 +71,7 @@ def test_broken_link_exits_3_with_an_annotation_on_its_yaml_line(tmp_path, serve
     line = next(i + 1 for i, l in enumerate(text.splitlines()) if "/gone" in l)
     assert result.returncode in (0, 3)
     assert f"file=data/datasets.yaml,line={line}," in result.stdout
-    report = json.loads((root / ".cache" / "links" / "report.json").read_text(encoding="utf-8"))
+    report = json.loads((root / ".cache" / "links" / "report.json").read_text(encoding="utf-8"))["links"]
     gone = next(r for r in report if r["url"].endswith("/gone"))
     assert gone["verdict"] == "broken" and gone["http_status"] == 404
     assert any(h.startswith("/alpha") for h in Handler.hits)
@@ -80,7 +80,7 @@ def test_broken_link_exits_3_with_an_annotation_on_its_yaml_line(tmp_path, serve
 def test_private_addresses_are_refused_without_the_flag(tmp_path, server):
     root = project_with(tmp_path, MINIMAL.replace("https://example.org/", f"{server}/"))
     result = run(root, "--format", "json", "--cache", str(tmp_path / "cache.json"))
-    report = json.loads(result.stdout)
+    report = json.loads(result.stdout)["links"]
     assert Handler.hits == []
     local = [r for r in report if r["url"].startswith(server)]
     assert local
@@ -91,3 +91,32 @@ def test_private_addresses_are_refused_without_the_flag(tmp_path, server):
 def test_bad_arguments_exit_2(tmp_path):
     assert run(ROOT, "--format", "yaml").returncode == 2
     assert run(ROOT, "--url-file", str(tmp_path / "missing.txt")).returncode == 2
+
+
+def test_only_updates_the_links_it_checked_and_keeps_the_others(tmp_path, server):
+    text = MINIMAL.replace("https://example.org/w1", f"{server}/gone").replace("https://example.org/", f"{server}/")
+    root = project_with(tmp_path, text)
+    cache = str(tmp_path / "cache.json")
+    assert run(root, "--allow-private", "--cache", cache).returncode in (0, 3)
+    path = root / ".cache" / "links" / "report.json"
+    before = {r["url"]: r for r in json.loads(path.read_text(encoding="utf-8"))["links"]}
+    listed = tmp_path / "changed.txt"
+    listed.write_text(f"{server}/gone\n", encoding="utf-8")
+    Handler.hits = []
+    result = run(root, "--allow-private", "--only", str(listed), "--format", "github", "--cache", cache)
+    assert Handler.hits == ["/gone"] * len(Handler.hits) and Handler.hits
+    after = {r["url"]: r for r in json.loads(path.read_text(encoding="utf-8"))["links"]}
+    assert set(after) == set(before) and len(after) > 1  # the unchecked links keep their status
+    assert after[f"{server}/gone"]["verdict"] == "broken"
+    # a link that never worked gets no grace: the pull request's check fails
+    assert result.returncode == 3 and "::error " in result.stdout
+
+
+def test_a_damaged_history_is_one_warning_and_the_run_goes_on(tmp_path, server):
+    root = project_with(tmp_path, MINIMAL.replace("https://example.org/", f"{server}/"))
+    cache = tmp_path / "cache.json"
+    cache.write_text('{"version": 1, "links": {"x": ', encoding="utf-8")
+    result = run(root, "--allow-private", "--cache", str(cache))
+    assert result.returncode in (0, 3), result.stderr
+    assert result.stderr.count("warning:") == 1 and str(cache) in result.stderr
+    assert json.loads(cache.read_text(encoding="utf-8"))["version"] == 1  # rewritten whole

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
@@ -132,11 +133,18 @@ def test_pages_are_in_their_language_with_a_switch_to_the_same_page(built):
     entry = sitemap.split("<loc>https://sku-survey.github.io/sku-survey/datasets/rpc/</loc>", 1)[1].split("</url>", 1)[0]
     assert '<xhtml:link rel="alternate" hreflang="en" href="https://sku-survey.github.io/sku-survey/en/datasets/rpc/"/>' in entry
     assert '<xhtml:link rel="alternate" hreflang="zh-CN" href="https://sku-survey.github.io/sku-survey/datasets/rpc/"/>' in entry
+    # Material's script fetches a sitemap.xml beside every alternate link: each must have one
+    for page, base in ((zh, "datasets/rpc/"), (en, "en/datasets/rpc/")):
+        alternates = re.findall(r'<link rel="alternate"[^>]* href="([^"]+)"', page.split("</head>", 1)[0])
+        assert alternates, "the feed and the Croissant file are linked from <head>"
+        for href in alternates:
+            target = urljoin(f"https://h/{base}", href)
+            assert (options.site_dir / target.removeprefix("https://h/")).is_file(), href
+            assert (options.site_dir / urljoin(target, "sitemap.xml").removeprefix("https://h/")).is_file(), href
     head = zh.split("</head>", 1)[0]
-    # hreflang in the head too, but never as rel="alternate" exactly: Material's script fetches
-    # sitemap.xml beside every such link; the only exact one is the feed, beside the real sitemap
+    # hreflang in the head too, written rel="alternate " so that Material's script, which
+    # fetches a sitemap beside every [rel=alternate] exactly, leaves them alone
     assert '<link rel="alternate " hreflang="en" href="https://sku-survey.github.io/sku-survey/en/datasets/rpc/">' in head
-    assert re.findall(r'<link rel="alternate" [^>]*>', head) == ['<link rel="alternate" type="application/atom+xml" title="SKU 级商品图像数据集：最近更新" href="../../feed.xml">']
     assert '<meta property="og:url" content="https://sku-survey.github.io/sku-survey/datasets/rpc/">' in head
     assert "结账" in zh and "checkout" in en.lower()
 
@@ -149,7 +157,7 @@ def test_dataset_page_head_has_schema_org_dataset(built):
     data = json.loads(payload)
     assert data["@type"] == "Dataset" and data["name"] == "RPC"
     assert data["url"] == "https://sku-survey.github.io/sku-survey/en/datasets/rpc/"
-    assert data["license"] == "https://rpc-dataset.github.io/"
+    assert data["license"] == "https://creativecommons.org/licenses/by-nc-sa/4.0/"  # CC-BY-NC-SA-4.0's own page
     for key in ("description", "sameAs", "creator", "datePublished", "keywords", "citation", "distribution"):
         assert data[key], key
 
