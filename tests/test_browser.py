@@ -653,7 +653,8 @@ def test_screenshots_are_saved(make_context, site: Site, lang: Lang, path: str) 
 
 # ---------------------------------------------------------------- every word of the Chinese site
 
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+# three letters or more: two-letter surnames (Li, Wu) are left over where author lists overlap
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]{2,}")
 _SKIPPED_TAGS = frozenset({"script", "style", "code", "pre"})
 _READ_ATTRIBUTES = ("title", "aria-label", "alt", "placeholder", "content")
 
@@ -718,6 +719,8 @@ def _zh_sources(project: Project) -> tuple[list[str], list[str], set[str]]:
                 data.append(str(key))  # split names and the like are data too
                 walk(inner)
         elif isinstance(value, (list, tuple)):
+            if value and all(isinstance(inner, str) for inner in value):
+                data.append(", ".join(value))  # an author list, as pages write it
             for inner in value:
                 walk(inner)
         elif isinstance(value, str):
