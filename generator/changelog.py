@@ -46,6 +46,7 @@ _RAW_URL_PATHS: tuple[tuple[str, ...], ...] = (
     ("competitions", "*", "url"),
     ("competitions", "*", "solutions", "*", "url"),
     ("sources", "*", "url"),
+    ("results", "*", "source", "url"),
 )
 
 

@@ -76,7 +76,7 @@ from generator.progress import ProgressBar
 MiB = 1024 * 1024
 
 # Bump when the pipeline changes what it writes, so every manifest goes stale at once.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 
 ACCEPT_HEADER = "image/avif,image/webp,image/png,image/jpeg,image/*;q=0.8"
 RETRY_BACKOFF_SECONDS = 0.25  # doubled on each further attempt
@@ -162,7 +162,7 @@ class ImageSettings:
     """Named defaults. The output fields are part of each thumbnail's cache key."""
 
     # Never upscaled: widths above the source width are dropped, and the source width
-    # itself is used when it is smaller than the smallest.
+    # itself is the largest variant when it is smaller than the largest planned width.
     widths: tuple[int, ...] = (320, 640, 1280)
     jpeg_quality: int = 82
     webp_quality: int = 80
@@ -631,9 +631,15 @@ def _unidentified(data: bytes, content_type: str | None) -> str:
 
 
 def plan_widths(source_width: int, widths: Sequence[int]) -> list[int]:
-    """Output widths for a source: never upscaled, and never nothing."""
-    fitting = sorted({w for w in widths if 0 < w <= source_width})
-    return fitting or [source_width]
+    """Output widths for a source: never upscaled, and never nothing.
+
+    A source narrower than the largest planned width is also kept at its own width: without
+    it a 419 px source would top out at 320 px and be stretched to the page's 640 px.
+    """
+    fitting = {w for w in widths if 0 < w <= source_width}
+    if source_width < max((w for w in widths if w > 0), default=0):
+        fitting.add(source_width)
+    return sorted(fitting) or [source_width]
 
 
 def _displayed_size(im: Image.Image) -> tuple[int, int]:

@@ -633,6 +633,65 @@ class Citation(Model):
         return value if value is None else check_one_bibtex_entry(value)
 
 
+class ResultUnit(StrEnum):
+    PERCENT = "%"
+    RATIO = "ratio"  # 0-1, as COCO AP or F1 are usually printed
+
+
+class ResultSourceKind(StrEnum):
+    AUTHORS = "authors"  # the dataset authors' own paper or page
+    COMPETITOR = "competitor"  # a method's or a team's own report of its score
+    THIRD_PARTY = "third-party"  # someone else measuring or copying a score
+
+
+RESULT_SOURCE_KIND_LABELS: dict[ResultSourceKind, Text] = {
+    ResultSourceKind.AUTHORS: Text(zh="数据集作者", en="dataset authors"),
+    ResultSourceKind.COMPETITOR: Text(zh="方法作者自报", en="competitor's own report"),
+    ResultSourceKind.THIRD_PARTY: Text(zh="第三方", en="third party"),
+}
+
+
+class ResultSource(Model):
+    title: Str = Field(description="What reports the number (paper, report, README)")
+    url: Url | None = Field(None, description="Where to read it")
+    kind: ResultSourceKind = Field(
+        description="authors (the dataset's own paper), competitor (a method's or team's own report) or third-party",
+        examples=["competitor"],
+    )
+
+
+class Result(Model):
+    """One reported score on a dataset. Scores are never compared across metrics or splits."""
+
+    method: Str = Field(description="Method or team that scored it", examples=["PSP (ECCV 2022)"])
+    metric: Str = Field(description="The metric as the source names it", examples=["checkout accuracy (cAcc)"])
+    value: Annotated[float, Strict(), Field(ge=0)] = Field(
+        description="The number as reported, without its unit (86.69, not '86.69%')", examples=[86.69]
+    )
+    unit: ResultUnit = Field(description="% (0-100) or ratio (0-1)", examples=["%"])
+    higher_is_better: Bool = Field(True, description="false for errors and losses (e.g. top-1 error)")
+    split: Str = Field(description="Which part of the data it was measured on", examples=["test"])
+    year: Year
+    source: ResultSource
+    verified: Bool = Field(True, description="false when the number was read only in a copy or summary of its source")
+    note: Text | None = Field(None, description="Caveats, e.g. a different task or the annotations used")
+
+    @model_validator(mode="after")
+    def _value_fits_unit(self) -> Result:
+        top = 100 if self.unit is ResultUnit.PERCENT else 1
+        if self.value > top:
+            raise ValueError(
+                f"a value in {self.unit.value!r} is at most {top}, got {self.value}; "
+                + ("write it as a percentage with `unit: '%'`" if top == 1 else "check the number")
+            )
+        return self
+
+    @property
+    def percent(self) -> float:
+        """The value on a 0-100 scale, so that one metric in two units still compares."""
+        return self.value * (1 if self.unit is ResultUnit.PERCENT else 100)
+
+
 class Dataset(Model):
     id: Slug = Field(description="Stable slug used in URLs", examples=["rpc"])
     name: Str = Field(description="Short name as commonly written", examples=["RPC"])
@@ -655,6 +714,7 @@ class Dataset(Model):
     links: Links
     samples: tuple[Sample, ...] = ()
     competitions: tuple[Competition, ...] = ()
+    results: tuple[Result, ...] = Field((), description="Reported results (scores) on this dataset, each with its source")
     citation: Citation
     confidence: Confidence = Field(description="How well the entry is verified overall")
     sources: tuple[Source, ...] = Field(min_length=1, description="What was read to write this entry")
@@ -666,6 +726,16 @@ class Dataset(Model):
         if len(set(value)) != len(value):
             raise DataError("lists the same value twice", "同一个值列出了两次")
         return value
+
+    def best_result(self) -> Result | None:
+        """The best of the results that share the first listed result's metric and split: the
+        only ones that can be compared with each other."""
+        if not self.results:
+            return None
+        head = self.results[0]
+        same = [r for r in self.results if (r.metric, r.split) == (head.metric, head.split)]
+        pick = max if head.higher_is_better else min
+        return pick(same, key=lambda r: r.percent)
 
     def all_texts(self) -> str:
         """Every word a reader may search for, for the search index keywords."""
@@ -683,7 +753,7 @@ class CatalogLink(Model):
     """One URL of the catalogue, with the YAML path where it sits (for link checking)."""
 
     url: str
-    role: Literal["homepage", "download", "paper", "code", "competition", "solution", "sample", "licence", "source"]
+    role: Literal["homepage", "download", "paper", "code", "competition", "solution", "sample", "licence", "source", "result"]
     dataset_id: str
     path: tuple[str | int, ...]
     expect: frozenset[int] = frozenset()
@@ -717,6 +787,8 @@ def catalog_links(catalog: Catalog) -> list[CatalogLink]:
                 add(sol.url, "solution", "competitions", j, "solutions", k, "url")
         for j, src in enumerate(d.sources):
             add(src.url, "source", "sources", j, "url")
+        for j, res in enumerate(d.results):
+            add(res.source.url, "result", "results", j, "source", "url")
     return found
 
 

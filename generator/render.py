@@ -28,6 +28,8 @@ from generator.load import parse_document
 from generator.markup import fence, front_matter_text, md_text, slug
 from generator.model import (
     ACCESS_LABELS,
+    Access,
+    RESULT_SOURCE_KIND_LABELS,
     SCENE_LABELS,
     SKU_LEVEL_LABELS,
     TASK_LABELS,
@@ -37,7 +39,10 @@ from generator.model import (
     Lang,
     Licence,
     Qualifier,
+    Result,
+    ResultUnit,
     Scene,
+    SkuLevel,
     Task,
     Text,
     catalog_json_schema,
@@ -195,6 +200,12 @@ def licence_text(lic: Licence, lang: Lang) -> str:
 def licence_key(lic: Licence) -> str:
     """Filter value of a licence: the SPDX id, 'custom' or 'unknown'."""
     return lic.spdx or ("custom" if lic.terms else "unknown")
+
+
+def result_value(result: Result) -> str:
+    """86.69 -> '86.69%', a ratio as written (0.492): the number as its source printed it."""
+    number = f"{result.value:g}"
+    return number + "%" if result.unit is ResultUnit.PERCENT else number
 
 
 def sort_value(fig: Figure | None) -> str:
@@ -597,6 +608,8 @@ def _context(inputs: RenderInputs, lang: Lang) -> dict[str, Any]:
         "SCENE_LABELS": SCENE_LABELS,
         "ACCESS_LABELS": ACCESS_LABELS,
         "SKU_LEVEL_LABELS": SKU_LEVEL_LABELS,
+        "RESULT_SOURCE_KIND_LABELS": RESULT_SOURCE_KIND_LABELS,
+        "result_value": result_value,
         "thumbs": inputs.thumbs,
         "link_status": inputs.links,
         "has_link_report": inputs.has_link_report,
@@ -659,7 +672,14 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     )
     years = sorted({d.year for d in datasets}, reverse=True)
     licences = sorted({licence_key(d.licence) for d in datasets})
-    plan("compare.md.j2", "compare.md", {"title": t("compare", lang), "hide": ["toc"]}, everything, datasets=datasets, years=years, licences=licences)
+    # a filter offers only values some dataset has: an option that empties the table is a dead end
+    options = {
+        "tasks": [x for x in Task if any(x in d.tasks for d in datasets)],
+        "scenes": [x for x in Scene if any(x in d.scenes for d in datasets)],
+        "sku_levels": [x for x in SkuLevel if any(d.sku_level.level is x for d in datasets)],
+        "accesses": [x for x in Access if any(d.access is x for d in datasets)],
+    }
+    plan("compare.md.j2", "compare.md", {"title": t("compare", lang), "hide": ["toc"]}, everything, datasets=datasets, years=years, licences=licences, **options)
     by_task = [(task, [d for d in datasets if task in d.tasks]) for task in Task]
     by_scene = [(scene, [d for d in datasets if scene in d.scenes]) for scene in Scene]
     plan("browse.md.j2", "tasks.md", {"title": t("by_task", lang)}, everything, heading=t("by_task", lang), groups=[(TASK_LABELS[k], v, k) for k, v in by_task])

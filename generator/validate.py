@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from generator.load import Document, YamlPath
-from generator.model import Catalog, Dataset, Text
+from generator.model import Access, Catalog, Dataset, Text
 from generator.problems import LoadError, Problem
 
 _QUOTED = re.compile(r"'([^']*)'")
@@ -131,6 +131,13 @@ def _message(err: dict[str, Any], model_at: type[BaseModel] | None) -> tuple[str
         return (
             f"expected a whole number ≥ 0, got {got}" + ("; write the whole number without separators or units" if quoted else ""),
             f"应为不小于 0 的整数，实际是 {got_zh}" + ("；请直接写整数，不加分隔符或单位" if quoted else ""),
+            False,
+        )
+    if kind in ("float_type", "float_parsing"):
+        quoted = isinstance(value, str)
+        return (
+            f"expected a number ≥ 0, got {got}" + ("; write the number without its unit and give the unit in `unit:`" if quoted else ""),
+            f"应为不小于 0 的数字，实际是 {got_zh}" + ("；请只写数字，单位写在 `unit:` 里" if quoted else ""),
             False,
         )
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
@@ -288,6 +295,19 @@ def _cross_checks(out: _Collector, raw: list[Any], valid: list[tuple[int, Datase
                     )
                 else:
                     seen[sol.rank] = k
+        if d.access is Access.UNKNOWN:
+            # a confirmed public download is a fact about access: "unknown" would be a guess
+            for j, link in enumerate(d.links.downloads):
+                if link.verified:
+                    line = out.doc.position(base + ("links", "downloads", j, "url")).line
+                    out.add(
+                        base + ("access",),
+                        f"access is 'unknown' but links.downloads[{j}] (line {line}, {link.url}) is a confirmed download; "
+                        "write how it is obtained (open, registration or application), or mark that link `verified: false`",
+                        f"access 写的是 'unknown'，但 links.downloads[{j}]（第 {line} 行，{link.url}）是已确认的下载地址；"
+                        "请写明获取方式（open、registration 或 application），或把该链接标为 `verified: false`",
+                    )
+                    break
         stats = d.stats
         parts = list(stats.splits.values())
         if (

@@ -4,6 +4,7 @@ examples, and typed BibTeX read back by bibtexparser."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -332,7 +333,9 @@ def test_real_catalogue_papers_cite_cleanly():
     for entry in library.entries:
         author = entry.fields_dict.get("author")
         if author is not None:
-            assert "et al" not in author.value and not author.value.rstrip("}").endswith("."), (entry.key, author.value)
+            # a stray full stop after a surname ("Yinghui Xu.") is a defect; a given-name initial
+            # at the end ("Berg, Tamara L.") is not
+            assert "et al" not in author.value and not re.search(r"[^\s.]{2}\.$", author.value.rstrip("}")), (entry.key, author.value)
 
 
 def test_editors_schema_accepts_plain_text_authors():

@@ -224,9 +224,11 @@ JPEG_BYTES = encode(photo((800, 600)), "JPEG", quality=90)
 
 def test_plan_widths_never_upscales() -> None:
     assert plan_widths(2000, (320, 640, 1280)) == [320, 640, 1280]
-    assert plan_widths(1000, (1280, 320, 640)) == [320, 640]
+    assert plan_widths(1000, (1280, 320, 640)) == [320, 640, 1000]
     assert plan_widths(640, (320, 640, 1280)) == [320, 640]
+    assert plan_widths(419, (320, 640, 1280)) == [320, 419]
     assert plan_widths(200, (320, 640, 1280)) == [200]
+    assert plan_widths(1280, (320, 640, 1280)) == [320, 640, 1280]
 
 
 @given(st.integers(1, 10_000), st.lists(st.integers(1, 5_000), max_size=6))
@@ -234,16 +236,19 @@ def test_planned_widths_are_never_empty_never_upscaled_and_ascending(source: int
     planned = plan_widths(source, widths)
     assert planned and all(w <= source for w in planned)
     assert planned == sorted(set(planned))
-    assert planned == [source] or set(planned) <= set(widths)
+    assert set(planned) <= set(widths) | {source}
+    positive = [w for w in widths if w > 0]
+    # the largest variant is as wide as the page can use, or the whole source when narrower
+    assert planned[-1] == (min(source, max(positive)) if positive else source)
 
 
 def test_outputs_decode_at_the_planned_widths_without_upscaling(project: Project) -> None:
     report = project.run([project.local("wide.jpg", encode(photo((1000, 500)), "JPEG"))])
     thumbnail = only(report)
-    assert (thumbnail.width, thumbnail.height) == (640, 320)
-    assert [(f.width, f.height) for f in thumbnail.webp] == [(320, 160), (640, 320)]
-    assert [(f.width, f.height) for f in thumbnail.jpeg] == [(320, 160), (640, 320)]
-    assert len(decoded(thumbnail, project.out)) == 4
+    assert (thumbnail.width, thumbnail.height) == (1000, 500)
+    assert [(f.width, f.height) for f in thumbnail.webp] == [(320, 160), (640, 320), (1000, 500)]
+    assert [(f.width, f.height) for f in thumbnail.jpeg] == [(320, 160), (640, 320), (1000, 500)]
+    assert len(decoded(thumbnail, project.out)) == 6
     assert report.encoded == 1 and report.reused == 0
 
 
@@ -615,7 +620,7 @@ def test_same_input_gives_identical_files_and_names_with_or_without_the_pool(tmp
         folders.append(project.out)
     assert reports[0].thumbnails == reports[1].thumbnails
     names = sorted(p.name for p in folders[0].iterdir())
-    assert names == sorted(p.name for p in folders[1].iterdir()) and len(names) == 3 * 6 + 1 * 4
+    assert names == sorted(p.name for p in folders[1].iterdir()) and len(names) == 3 * 6 + 1 * 6  # 700 px: 320, 640 and its own 700
     for name in names:
         assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes()
 

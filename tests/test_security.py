@@ -70,7 +70,7 @@ PAYLOADS = [
 STRUCTURED_KEYS = {
     "id", "url", "path", "added", "year", "level", "access", "confidence", "tasks", "scenes",
     "qualifier", "spdx", "arxiv", "doi", "expect", "rank", "verified", "in_seed", "value", "levels",
-    "bibtex", "licence", "homepage",
+    "bibtex", "licence", "homepage", "unit", "kind",
 }
 
 

@@ -29,7 +29,10 @@ from generator.validate import validate_document
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
+# the built-site tests use their own small catalogue, never the real one (which grows)
+SITE_FIXTURE = ROOT / "tests" / "fixtures" / "site.yaml"
 GOLDEN = ROOT / "tests" / "golden"
+NARROW = (419, 513)  # as wide as a real sample (RPC's) that was once shown stretched 2x
 
 
 def fixture_catalog():
@@ -58,6 +61,18 @@ def test_rendered_markdown_matches_golden_files():
     assert sorted(pages) == sorted(expected), "pages added or removed: rerun with UPDATE_GOLDEN=1 and review"
     for rel, text in pages.items():
         assert text == expected[rel], f"{rel} differs from its golden file: rerun with UPDATE_GOLDEN=1 and review the diff"
+
+
+def test_compare_filters_offer_only_values_some_dataset_has():
+    page = rendered_fixture()["en/compare.md"]
+    rows = re.findall(r"<tr data-id=[^>]*>", page)
+    assert rows
+    for name in ("task", "scene", "sku", "licence", "access", "year"):
+        (select,) = re.findall(rf'<select name="{name}">(.*?)</select>', page)
+        values = [v for v in re.findall(r'<option value="([^"]*)"', select) if v]
+        assert values, name
+        for value in values:
+            assert any(re.search(rf'data-{name}="(?:[^"]* )?{re.escape(value)}(?: [^"]*)?"', row) for row in rows), (name, value)
 
 
 def test_rendering_is_pure_and_repeatable():
@@ -96,13 +111,79 @@ def tree_digest(folder: Path) -> dict[str, str]:
     }
 
 
+def site_fixture_text() -> str:
+    return SITE_FIXTURE.read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory, sample_mirror):
-    """The real catalogue, built once into a temporary project (offline; sample images from the mirror)."""
-    project = copy_project(tmp_path_factory.mktemp("project"))
+def site_mirror(tmp_path_factory):
+    """A --sample-mirror folder for tests/fixtures/site.yaml: one wide and one narrow photo."""
+    from PIL import Image, ImageDraw
+
+    folder = tmp_path_factory.mktemp("site-mirror")
+    for name, size in (("wide.jpg", (1400, 900)), ("narrow.jpg", NARROW)):
+        im = Image.new("RGB", size, (40, 120, 160))
+        ImageDraw.Draw(im).rectangle((50, 50, size[0] - 50, size[1] - 50), fill=(230, 200, 60))
+        im.save(folder / name, "JPEG", quality=85)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, site_mirror):
+    """The small site catalogue, built once into a temporary project (offline; samples from a mirror)."""
+    project = copy_project(tmp_path_factory.mktemp("project"), site_fixture_text())
+    options = BuildOptions(site_dir=project.root / "site", offline=True, sample_mirror=site_mirror)
+    result = build_site(project, options)
+    return project, options, result
+
+
+@pytest.fixture(scope="module")
+def real_built(tmp_path_factory, sample_mirror):
+    """The real catalogue, built once: its tests assert properties, never counts or names."""
+    project = copy_project(tmp_path_factory.mktemp("real"))
     options = BuildOptions(site_dir=project.root / "site", offline=True, sample_mirror=sample_mirror)
     result = build_site(project, options)
     return project, options, result
+
+
+def test_real_catalogue_has_a_page_pair_for_every_dataset_and_a_source_for_every_figure(real_built):
+    project, options, result = real_built
+    site = options.site_dir
+    catalog = validate_document(load_document(project.data_file, "data/datasets.yaml"), project.data_dir)
+    assert result.datasets == len(catalog.datasets)
+    for d in catalog.datasets:
+        for prefix in ("", "en/"):
+            assert (site / prefix / "datasets" / d.id / "index.html").is_file(), f"missing {prefix}datasets/{d.id}/"
+    exported = json.loads((site / "datasets.json").read_text(encoding="utf-8"))
+    assert sorted(d["id"] for d in exported["datasets"]) == sorted(d.id for d in catalog.datasets)
+    for d in exported["datasets"]:
+        stats = d["stats"]
+        figures = [stats["images"], stats["classes"], *([stats["instances"]] if stats["instances"] else []), *stats["splits"].values()]
+        for figure in figures:
+            assert figure["source"].strip(), d["id"]
+            assert figure["value"] is not None or figure["verified"] is False, d["id"]
+        for r in d["results"]:
+            assert r["source"]["title"].strip() and r["source"]["kind"] in ("authors", "competitor", "third-party"), d["id"]
+
+
+def test_real_catalogue_thumbnails_are_never_wider_than_their_source(real_built, sample_mirror):
+    from PIL import Image
+
+    project, options, result = real_built
+    catalog = validate_document(load_document(project.data_file, "data/datasets.yaml"), project.data_dir)
+    assert result.thumbnails_encoded + result.thumbnails_reused == sum(len(d.samples) for d in catalog.datasets)
+    for d in catalog.datasets:
+        html = html_unescape((options.site_dir / "en" / "datasets" / d.id / "index.html").read_text(encoding="utf-8"))
+        shown = re.findall(r'<img src="[^"]+" srcset="([^"]+)"[^>]*width="(\d+)"', html)
+        if not d.samples:
+            assert "The authors publish no sample image." in html and not shown, d.id
+            continue
+        assert len(shown) == len(d.samples), d.id
+        for sample, (srcset, width) in zip(d.samples, shown):
+            with Image.open(sample_mirror / sample.url.rsplit("/", 1)[-1]) as im:
+                source_width = im.width
+            widths = [int(w) for w in re.findall(r" (\d+)w", srcset)]
+            assert max(widths) == int(width) <= source_width, (d.id, widths, width, source_width)
 
 
 def test_build_writes_every_page_in_both_languages(built):
@@ -117,24 +198,25 @@ def test_build_writes_every_page_in_both_languages(built):
             assert (site / prefix / page).is_file(), f"missing {prefix}{page}"
         for d in catalog.datasets:
             assert (site / prefix / "datasets" / d.id / "index.html").is_file(), f"missing {prefix}datasets/{d.id}/"
-    assert result.datasets == len(catalog.datasets) == 23
+    assert result.datasets == len(catalog.datasets)
     exported = json.loads((site / "datasets.json").read_text(encoding="utf-8"))
-    assert [d["id"] for d in exported["datasets"]][:3] == ["aliproducts", "rpc", "products-10k"]
+    # reading order: the original survey's datasets first, in file order, then the rest
+    assert [d["id"] for d in exported["datasets"]] == ["shelf", "checkout", "plain"]
 
 
 def test_pages_are_in_their_language_with_a_switch_to_the_same_page(built):
     _, options, _ = built
-    zh = (options.site_dir / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
-    en = (options.site_dir / "en" / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
+    zh = (options.site_dir / "datasets" / "checkout" / "index.html").read_text(encoding="utf-8")
+    en = (options.site_dir / "en" / "datasets" / "checkout" / "index.html").read_text(encoding="utf-8")
     assert '<html lang="zh-CN"' in zh and '<html lang="en"' in en
-    assert 'href="../../en/datasets/rpc/" hreflang="en"' in zh
-    assert 'href="../../../datasets/rpc/" hreflang="zh"' in en
+    assert 'href="../../en/datasets/checkout/" hreflang="en"' in zh
+    assert 'href="../../../datasets/checkout/" hreflang="zh"' in en
     sitemap = (options.site_dir / "sitemap.xml").read_text(encoding="utf-8")
-    entry = sitemap.split("<loc>https://sku-survey.github.io/sku-survey/datasets/rpc/</loc>", 1)[1].split("</url>", 1)[0]
-    assert '<xhtml:link rel="alternate" hreflang="en" href="https://sku-survey.github.io/sku-survey/en/datasets/rpc/"/>' in entry
-    assert '<xhtml:link rel="alternate" hreflang="zh-CN" href="https://sku-survey.github.io/sku-survey/datasets/rpc/"/>' in entry
+    entry = sitemap.split("<loc>https://sku-survey.github.io/sku-survey/datasets/checkout/</loc>", 1)[1].split("</url>", 1)[0]
+    assert '<xhtml:link rel="alternate" hreflang="en" href="https://sku-survey.github.io/sku-survey/en/datasets/checkout/"/>' in entry
+    assert '<xhtml:link rel="alternate" hreflang="zh-CN" href="https://sku-survey.github.io/sku-survey/datasets/checkout/"/>' in entry
     # Material's script fetches a sitemap.xml beside every alternate link: each must have one
-    for page, base in ((zh, "datasets/rpc/"), (en, "en/datasets/rpc/")):
+    for page, base in ((zh, "datasets/checkout/"), (en, "en/datasets/checkout/")):
         alternates = re.findall(r'<link rel="alternate"[^>]* href="([^"]+)"', page.split("</head>", 1)[0])
         assert alternates, "the feed and the Croissant file are linked from <head>"
         for href in alternates:
@@ -144,19 +226,19 @@ def test_pages_are_in_their_language_with_a_switch_to_the_same_page(built):
     head = zh.split("</head>", 1)[0]
     # hreflang in the head too, written rel="alternate " so that Material's script, which
     # fetches a sitemap beside every [rel=alternate] exactly, leaves them alone
-    assert '<link rel="alternate " hreflang="en" href="https://sku-survey.github.io/sku-survey/en/datasets/rpc/">' in head
-    assert '<meta property="og:url" content="https://sku-survey.github.io/sku-survey/datasets/rpc/">' in head
+    assert '<link rel="alternate " hreflang="en" href="https://sku-survey.github.io/sku-survey/en/datasets/checkout/">' in head
+    assert '<meta property="og:url" content="https://sku-survey.github.io/sku-survey/datasets/checkout/">' in head
     assert "结账" in zh and "checkout" in en.lower()
 
 
 def test_dataset_page_head_has_schema_org_dataset(built):
     _, options, _ = built
-    html = (options.site_dir / "en" / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
+    html = (options.site_dir / "en" / "datasets" / "checkout" / "index.html").read_text(encoding="utf-8")
     head = html.split("</head>", 1)[0]
     (payload,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', head, re.S)
     data = json.loads(payload)
-    assert data["@type"] == "Dataset" and data["name"] == "RPC"
-    assert data["url"] == "https://sku-survey.github.io/sku-survey/en/datasets/rpc/"
+    assert data["@type"] == "Dataset" and data["name"] == "Checkout Set"
+    assert data["url"] == "https://sku-survey.github.io/sku-survey/en/datasets/checkout/"
     assert data["license"] == "https://creativecommons.org/licenses/by-nc-sa/4.0/"  # CC-BY-NC-SA-4.0's own page
     for key in ("description", "sameAs", "creator", "datePublished", "keywords", "citation", "distribution"):
         assert data[key], key
@@ -176,12 +258,43 @@ def test_nothing_loads_from_another_origin(built):
 
 def test_sample_thumbnails_are_on_pages(built):
     _, options, result = built
-    html = (options.site_dir / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
+    html = (options.site_dir / "datasets" / "shelf" / "index.html").read_text(encoding="utf-8")
     srcs = re.findall(r'<img src="([^"]+)"[^>]*width="(\d+)" height="(\d+)"', html)
-    assert srcs, "no thumbnail on the RPC page"
+    assert srcs, "no thumbnail on the shelf page"
     for src, _, _ in srcs:
-        assert (options.site_dir / "datasets" / "rpc" / html_unescape(src)).resolve().is_file()
-    assert result.thumbnails_encoded + result.thumbnails_reused == 8
+        assert (options.site_dir / "datasets" / "shelf" / html_unescape(src)).resolve().is_file()
+    assert result.thumbnails_encoded + result.thumbnails_reused == 2
+
+
+def test_a_narrow_sample_is_shown_at_its_own_size_never_upscaled(built):
+    _, options, _ = built
+    html = html_unescape((options.site_dir / "en" / "datasets" / "checkout" / "index.html").read_text(encoding="utf-8"))
+    (tag,) = re.findall(r"<img [^>]*>", html)
+    srcset = re.search(r'srcset="([^"]+)"', tag).group(1)
+    assert sorted(int(w) for w in re.findall(r" (\d+)w", srcset)) == [320, NARROW[0]]
+    assert f'width="{NARROW[0]}" height="{NARROW[1]}"' in tag
+    assert f'sizes="(max-width: 700px) 100vw, {NARROW[0]}px"' in tag
+
+
+def test_a_dataset_without_a_sample_says_so_in_words(built):
+    _, options, _ = built
+    for prefix, words in (("", "作者没有公开样例图片。"), ("en/", "The authors publish no sample image.")):
+        page = html_unescape((options.site_dir / prefix / "datasets" / "plain" / "index.html").read_text(encoding="utf-8"))
+        assert words in page and 'class="placeholder"' not in page
+        home = html_unescape((options.site_dir / prefix / "index.html").read_text(encoding="utf-8"))
+        card = home.split('href="datasets/plain/"', 1)[0].rsplit('<article class="card">', 1)[1]
+        assert words in card and 'class="placeholder"' not in card
+
+
+def test_dataset_page_lists_reported_results_with_their_source_kind(built):
+    _, options, _ = built
+    en = html_unescape((options.site_dir / "en" / "datasets" / "checkout" / "index.html").read_text(encoding="utf-8"))
+    zh = html_unescape((options.site_dir / "datasets" / "checkout" / "index.html").read_text(encoding="utf-8"))
+    assert "Reported results" in en and "已报告结果" in zh
+    assert "56.68%" in en and "dataset authors" in en and "数据集作者" in zh
+    compare = html_unescape((options.site_dir / "en" / "compare" / "index.html").read_text(encoding="utf-8"))
+    row = compare.split('data-id="checkout"', 1)[1].split("</tr>", 1)[0]
+    assert "56.68% checkout accuracy (cAcc)" in row
 
 
 def test_dataset_page_has_a_1200x630_preview_card(built):
@@ -189,7 +302,7 @@ def test_dataset_page_has_a_1200x630_preview_card(built):
 
     _, options, _ = built
     for prefix in ("", "en/"):
-        html = (options.site_dir / prefix / "datasets" / "rpc" / "index.html").read_text(encoding="utf-8")
+        html = (options.site_dir / prefix / "datasets" / "checkout" / "index.html").read_text(encoding="utf-8")
         (url,) = re.findall(r'<meta property="og:image" content="([^"]+)"', html)
         assert re.findall(r'<meta name="twitter:image" content="([^"]+)"', html) == [url]
         path = url.removeprefix("https://sku-survey.github.io/sku-survey/")
@@ -213,21 +326,21 @@ def test_two_builds_are_byte_identical(built, tmp_path):
     assert result.files_written == 0 and result.thumbnails_encoded == 0
 
 
-def test_an_edit_re_renders_only_the_pages_it_changes_and_matches_a_full_render(tmp_path, sample_mirror):
-    project = copy_project(tmp_path / "edited")
-    options = BuildOptions(site_dir=tmp_path / "site", offline=True, sample_mirror=sample_mirror)
+def test_an_edit_re_renders_only_the_pages_it_changes_and_matches_a_full_render(tmp_path, site_mirror):
+    project = copy_project(tmp_path / "edited", site_fixture_text())
+    options = BuildOptions(site_dir=tmp_path / "site", offline=True, sample_mirror=site_mirror)
     stage_root = stage(project, options).stage_root
     before = {p: p.stat().st_mtime_ns for p in stage_root.rglob("*.md")}
 
-    # RPC's name shows on the pages that list it as related; its description only on its own
+    # the dataset's name shows on the pages that list it as related; its description only on its own
     text = project.data_file.read_text(encoding="utf-8")
-    assert text.count("\n    name: RPC\n") == 1
-    project.data_file.write_text(text.replace("\n    name: RPC\n", "\n    name: RPC renamed\n"), encoding="utf-8")
+    assert text.count("\n    name: Checkout Set\n") == 1
+    project.data_file.write_text(text.replace("\n    name: Checkout Set\n", "\n    name: Checkout renamed\n"), encoding="utf-8")
     stage(project, options)
     changed = {p.relative_to(stage_root).as_posix() for p, mtime in before.items() if p.stat().st_mtime_ns != mtime}
-    listing_rpc = {p.relative_to(stage_root).as_posix() for p in before if "](rpc.md)" in p.read_text(encoding="utf-8")}
+    listing_it = {p.relative_to(stage_root).as_posix() for p in before if "](checkout.md)" in p.read_text(encoding="utf-8")}
     catalogue_wide = {f"{lang}/{page}" for lang in ("zh", "en") for page in ("index.md", "compare.md", "tasks.md", "scenes.md", "credits.md", "links.md", "whats-new.md")}
-    assert listing_rpc and changed == {"zh/datasets/rpc.md", "en/datasets/rpc.md"} | listing_rpc | catalogue_wide
+    assert listing_it and changed == {"zh/datasets/checkout.md", "en/datasets/checkout.md"} | listing_it | catalogue_wide
 
     fresh = copy_project(tmp_path / "fresh", project.data_file.read_text(encoding="utf-8"))
     stage(fresh, options)
@@ -273,7 +386,7 @@ def test_failed_build_leaves_the_previous_site_untouched(built, tmp_path):
     result = run_build(broken, broken.root / "site")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "datasets[1] (rpc).stats.images.value: expected a whole number ≥ 0, got '3M'" in result.stderr
+    assert "datasets[1] (checkout).stats.images.value: expected a whole number ≥ 0, got '3M'" in result.stderr
     assert "build failed at the validate stage" in result.stderr
     assert tree_digest(broken.root / "site") == before
 

@@ -304,3 +304,46 @@ def test_empty_dataset_list_is_a_located_problem(tmp_path):
     assert problems_for(tmp_path, "datasets: []\n") == [
         "data/datasets.yaml:1:11: error: datasets: the `datasets:` list is empty; add at least one dataset"
     ]
+
+
+def test_result_value_above_its_unit_names_the_fix(tmp_path):
+    text = MINIMAL.replace("        value: 0.802\n", "        value: 80.2\n", 1)
+    (msg,) = problems_for(tmp_path, text)
+    assert msg.startswith(f"data/datasets.yaml:{line_of(text, 'method: Better')}:")
+    assert "datasets[0] (alpha).results[1]: a value in 'ratio' is at most 1, got 80.2; write it as a percentage with `unit: '%'`" in msg
+
+
+def test_result_value_with_its_unit_in_the_number_is_refused_at_its_line(tmp_path):
+    text = MINIMAL.replace("        value: 71.5\n", '        value: "71.5%"\n', 1)
+    (msg,) = problems_for(tmp_path, text)
+    line = line_of(text, '"71.5%"')
+    assert msg.startswith(f"data/datasets.yaml:{line}:")
+    assert msg.endswith("datasets[0] (alpha).results[0].value: expected a number ≥ 0, got '71.5%'; "
+                        "write the number without its unit and give the unit in `unit:`")
+
+
+def test_result_source_kind_is_a_closed_vocabulary(tmp_path):
+    text = MINIMAL.replace("kind: competitor}", "kind: competitors}", 1)
+    (msg,) = problems_for(tmp_path, text)
+    assert f"data/datasets.yaml:{line_of(text, 'kind: competitors')}:" in msg
+    assert "results[1].source.kind" in msg and "competitor" in msg
+
+
+def test_best_result_compares_only_the_first_results_metric_and_split(tmp_path):
+    alpha = valid(tmp_path, MINIMAL).datasets[0]
+    best = alpha.best_result()
+    # 0.802 (a ratio) beats 71.5 %; the top-5 error of 3.1 % is another metric and never competes
+    assert best is not None and best.method == "Better <b>method</b>" and best.percent == pytest.approx(80.2)
+
+
+def test_confirmed_download_with_unknown_access_is_located_at_access(tmp_path):
+    text = MINIMAL.replace("    access: registration\n", "    access: unknown\n", 1)
+    (msg,) = problems_for(tmp_path, text)
+    assert msg == (
+        f"data/datasets.yaml:{line_of(text, 'access: unknown')}:13: error: datasets[1] (beta).access: access is 'unknown' "
+        f"but links.downloads[0] (line {line_of(text, 'beta/download')}, https://example.org/beta/download) is a confirmed "
+        "download; write how it is obtained (open, registration or application), or mark that link `verified: false`"
+    )
+    # an unconfirmed address does not tell how the data is obtained
+    unconfirmed = text.replace("          expect: [403]\n", "          expect: [403]\n          verified: false\n", 1)
+    assert valid(tmp_path, unconfirmed).datasets[1].access == "unknown"
