@@ -137,6 +137,13 @@ CARD_GLYPH_FALLBACKS = {
     "≈": "~", "≥": ">=", "≤": "<=", "×": "x", "–": "-", "—": "-", "−": "-", "€": "EUR", "£": "GBP", "¥": "JPY",
 }
 CARD_UNKNOWN_GLYPH = "?"
+# Debian's fonts-noto-cjk (./dev test installs it): Simplified Chinese glyphs and Latin, so
+# the Chinese cards say their words in Chinese. The SC face is picked out of the collection.
+CARD_CJK_FONTS = (
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
+    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+)
+CARD_CJK_FACE = "Noto Sans CJK SC"
 
 
 @dataclass(frozen=True)
@@ -871,9 +878,30 @@ def _decode_manifest(raw: bytes) -> tuple[str, dict[str, int], Thumbnail]:
 # --------------------------------------------------------------------------- social card
 
 
-def make_social_card(title: str, figures: Sequence[str], thumbnail: Path | None, out_path: Path) -> None:
-    """Draw the 1200x630 Open Graph card: the English name large, up to three key figures,
-    and the thumbnail on the right. PNG or JPEG by ``out_path``'s suffix; same input, same bytes.
+def cjk_font() -> Path | None:
+    """The CJK font file the cards use, or None when it is not installed."""
+    return next((path for path in CARD_CJK_FONTS if path.is_file()), None)
+
+
+@functools.cache
+def _font(path: Path | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    if path is None:
+        return ImageFont.load_default(size=size)
+    for index in range(16):  # a collection holds one face per region; take the SC one
+        try:
+            face = ImageFont.truetype(str(path), size, index=index)
+        except OSError:
+            break
+        if face.getname()[0] == CARD_CJK_FACE:
+            return face
+    return ImageFont.truetype(str(path), size)
+
+
+def make_social_card(title: str, figures: Sequence[str], thumbnail: Path | None, out_path: Path, font: Path | None = None) -> None:
+    """Draw the 1200x630 Open Graph card: the title large, up to three key figures, and the
+    thumbnail on the right. ``font`` is a TrueType file (the CJK font for Chinese cards);
+    without one, Pillow's built-in font, whose missing characters are replaced. PNG or JPEG
+    by ``out_path``'s suffix; same input, same bytes.
 
     Raises OSError when the thumbnail cannot be read or the card cannot be written (both are
     our own files, so that is a bug or a full disk, not bad data)."""
@@ -896,11 +924,12 @@ def make_social_card(title: str, figures: Sequence[str], thumbnail: Path | None,
         text_right = left - CARD_GAP
     text_width = text_right - CARD_MARGIN
 
-    title_font, lines = _fit_title(draw, _drawable(title.strip()), text_width)
-    figure_font = ImageFont.load_default(size=CARD_FIGURE_SIZE)
+    drawable = (lambda text: text) if font is not None else _drawable
+    title_font, lines = _fit_title(draw, drawable(title.strip()), text_width, font)
+    figure_font = _font(font, CARD_FIGURE_SIZE)
     title_step = round(title_font.size * 1.2)
     figure_step = round(CARD_FIGURE_SIZE * 1.5)
-    shown = [_drawable(f.strip()) for f in figures if f.strip()][:CARD_MAX_FIGURES]
+    shown = [drawable(f.strip()) for f in figures if f.strip()][:CARD_MAX_FIGURES]
     block = len(lines) * title_step + (CARD_GAP + len(shown) * figure_step if shown else 0)
     y = max(CARD_MARGIN, (CARD_SIZE[1] - block) // 2)
     for line in lines:
@@ -922,10 +951,10 @@ def make_social_card(title: str, figures: Sequence[str], thumbnail: Path | None,
         write_atomic(out_path, buffer.getvalue())
 
 
-def _fit_title(draw: ImageDraw.ImageDraw, title: str, width: int) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+def _fit_title(draw: ImageDraw.ImageDraw, title: str, width: int, font_path: Path | None = None) -> tuple[ImageFont.FreeTypeFont, list[str]]:
     """The largest title size whose wrapped lines fit; the smallest size cut with an ellipsis."""
     for size in CARD_TITLE_SIZES:
-        font = ImageFont.load_default(size=size)
+        font = _font(font_path, size)
         lines = _wrap(draw, title, font, width)
         if len(lines) <= CARD_TITLE_MAX_LINES:
             return font, lines
@@ -935,13 +964,26 @@ def _fit_title(draw: ImageDraw.ImageDraw, title: str, width: int) -> tuple[Image
 
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """Lines that fit ``width``, broken at spaces; Chinese (no spaces) between any two characters."""
     lines: list[str] = []
     for word in text.split():
         if lines and draw.textlength(f"{lines[-1]} {word}", font=font) <= width:
             lines[-1] = f"{lines[-1]} {word}"
+        elif draw.textlength(word, font=font) > width and any(_is_cjk(ch) for ch in word):
+            line = ""
+            for ch in word:
+                if line and draw.textlength(line + ch, font=font) > width:
+                    lines.append(line)
+                    line = ""
+                line += ch
+            lines.append(line)
         else:
             lines.append(_ellipsize(draw, word, font, width))
     return lines or [""]
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u2e80" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\uff00" <= ch <= "\uffef"
 
 
 def _ellipsize(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int) -> str:

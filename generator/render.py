@@ -97,6 +97,7 @@ class ThumbImage:
 class LinkStatus:
     verdict: str  # ok | redirected | broken | blocked | transient | skipped
     reason: str = ""
+    checked: str = ""  # YYYY-MM-DD of the latest check, when the link history knows it
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class RenderInputs:
     catalog: Catalog
     thumbs: Mapping[tuple[str, int], ThumbImage] = field(default_factory=dict)
     links: Mapping[str, LinkStatus] = field(default_factory=dict)
-    social: Mapping[str, str] = field(default_factory=dict)  # dataset id -> docs-relative preview image
+    social: Mapping[tuple[str, Lang], str] = field(default_factory=dict)  # (dataset id, language) -> docs-relative preview image
     has_link_report: bool = False
 
     @cached_property
@@ -124,7 +125,7 @@ class RenderInputs:
             d.id: _key(
                 d.model_dump_json(),
                 repr([self.thumbs.get((d.id, i)) for i in range(len(d.samples))]),
-                self.social.get(d.id, ""),
+                *(self.social.get((d.id, lang), "") for lang in Lang),
                 *statuses[d.id],
             )
             for d in self.catalog.datasets
@@ -155,19 +156,38 @@ def format_count(value: int, lang: Lang) -> str:
 
 
 def figure_html(fig: Figure | None, lang: Lang) -> Markup:
-    if fig is None:
-        return Markup(f'<span class="na">{md_text(t("not_applicable", lang))}</span>')
-    if fig.value is None:
-        text = Markup(f'<span class="unknown">{md_text(t("unknown", lang))}</span>')
-    else:
-        prefix = {Qualifier.EXACT: "", Qualifier.APPROX: "≈", Qualifier.AT_LEAST: "≥"}[fig.qualifier]
-        tip = {Qualifier.EXACT: "", Qualifier.APPROX: t("approx_tip", lang), Qualifier.AT_LEAST: t("at_least_tip", lang)}[fig.qualifier]
-        number = md_text(prefix + format_count(fig.value, lang))
-        text = Markup(f'<span title="{md_text(tip)}">{number}</span>') if tip else number
-    if not fig.verified:
-        tip = f"{t('unverified_tip', lang)}: {fig.source}"
-        text += Markup(f' <span class="badge unverified" title="{md_text(tip)}">{md_text(t("unverified", lang))}</span>')
-    return text
+    html = _ENV.get_template("_figure.html.j2").render(fig=fig, t=lambda key: t(key, lang), fmt=lambda n: format_count(n, lang))
+    return Markup(html.strip())  # the template escaped every value
+
+
+def display_title(d: Dataset, lang: Lang) -> str:
+    """'RPC: Retail Product Checkout', but never 'AliProducts: AliProducts: ...': a full name
+    that already starts with the short name is the title on its own."""
+    full = d.full_name[lang].strip()
+    if not full or full.casefold() == d.name.casefold():
+        return d.name
+    if full.casefold().startswith(d.name.casefold()) or d.name.casefold() in full.casefold():
+        return full
+    return f"{d.name}: {full}"
+
+
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+
+
+def format_date(iso: str, lang: Lang) -> str:
+    """'2026-12-01' -> '2026 年 12 月 1 日' or '1 December 2026'."""
+    year, month, day = (int(part) for part in iso[:10].split("-"))
+    if lang is Lang.ZH:
+        return f"{year} 年 {month} 月 {day} 日"
+    return f"{day} {_MONTHS_EN[month - 1]} {year}"
+
+
+_ISO_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?")
+
+
+def readable_reason(reason: str, lang: Lang) -> str:
+    """A link checker's reason with its timestamps as dates."""
+    return _ISO_STAMP.sub(lambda m: format_date(m.group(1), lang), reason)
 
 
 def licence_text(lic: Licence, lang: Lang) -> str:
@@ -252,71 +272,182 @@ def related(catalog: Catalog) -> dict[str, list[Dataset]]:
     return out
 
 
-def chart_svg(catalog: Catalog, lang: Lang) -> str:
+# The chart's drawing box (SVG user units). The SVG is drawn at the content width, so at
+# 1280 px (about 700 px of content) a unit is about 0.9 px: 14-unit labels are about 12.5 px.
+CHART_WIDTH, CHART_HEIGHT = 760, 460
+CHART_MARGIN = (76, 24, 24, 56)  # left, right, top, bottom
+CHART_MARK_RADIUS = 7
+CHART_LABEL_SIZE = 14
+CHART_LABEL_GAP = 4
+# Latin text is about 0.6 em wide per character in the sans-serif fonts pages use; CJK 1 em.
+CHART_CHAR_EM = 0.62
+
+
+@dataclass(frozen=True)
+class Box:
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    def overlaps(self, other: Box) -> bool:
+        return self.left < other.right and other.left < self.right and self.top < other.bottom and other.top < self.bottom
+
+    def inside(self, other: Box) -> bool:
+        return self.left >= other.left and self.right <= other.right and self.top >= other.top and self.bottom <= other.bottom
+
+
+@dataclass(frozen=True)
+class ChartTick:
+    at: float
+    text: str
+
+
+@dataclass(frozen=True)
+class ChartMark:
+    dataset: Dataset
+    x: float
+    y: float
+    colour: str
+    title: str  # the mark's tooltip and accessible name
+    label: Box | None  # where its name is written; None when no free place was found
+
+    @property
+    def label_x(self) -> float:
+        return self.label.left if self.label else 0.0
+
+    @property
+    def label_y(self) -> float:
+        # text baseline: the box is one label line, the baseline a fifth above its bottom
+        return self.label.bottom - CHART_LABEL_SIZE * 0.22 if self.label else 0.0
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Everything chart.svg.j2 draws, already placed."""
+
+    lang: Lang
+    width: int
+    height: int
+    plot: Box
+    x_ticks: tuple[ChartTick, ...]
+    y_ticks: tuple[ChartTick, ...]
+    marks: tuple[ChartMark, ...]
+    missing: tuple[Dataset, ...]  # no image or class count: not plotted
+    key: tuple[tuple[str, str], ...]  # (colour, task label) of the tasks that have a mark
+
+    @property
+    def unlabelled(self) -> tuple[ChartMark, ...]:
+        return tuple(m for m in self.marks if m.label is None)
+
+
+def text_width(text: str, size: float) -> float:
+    return sum(size if "\u2e80" <= ch <= "\uffef" else size * CHART_CHAR_EM for ch in text)
+
+
+def _label_candidates(x: float, y: float, width: float) -> list[Box]:
+    """Places for a label around a mark, in order of preference: right, left, above, below, diagonals."""
+    r, gap, h = CHART_MARK_RADIUS, CHART_LABEL_GAP, CHART_LABEL_SIZE * 1.1
+    d = r * 0.7 + gap
+    return [
+        Box(x + r + gap, y - h / 2, x + r + gap + width, y + h / 2),
+        Box(x - r - gap - width, y - h / 2, x - r - gap, y + h / 2),
+        Box(x - width / 2, y - r - gap - h, x + width / 2, y - r - gap),
+        Box(x - width / 2, y + r + gap, x + width / 2, y + r + gap + h),
+        Box(x + d, y - d - h, x + d + width, y - d),
+        Box(x + d, y + d, x + d + width, y + d + h),
+        Box(x - d - width, y - d - h, x - d, y - d),
+        Box(x - d - width, y + d, x - d, y + d + h),
+    ]
+
+
+def place_labels(points: Sequence[tuple[float, float, str]], area: Box) -> list[Box | None]:
+    """Greedy collision-free label placement: each label, in the given order, takes the first
+    candidate place that stays inside ``area`` and touches no mark and no label placed before;
+    a label with no free place is left out (the page lists those marks under the chart)."""
+    pad = 1.0
+    marks = [Box(x - CHART_MARK_RADIUS - pad, y - CHART_MARK_RADIUS - pad, x + CHART_MARK_RADIUS + pad, y + CHART_MARK_RADIUS + pad) for x, y, _ in points]
+    placed: list[Box] = []
+    out: list[Box | None] = []
+    for x, y, text in points:
+        width = text_width(text, CHART_LABEL_SIZE)
+        choice = next(
+            (
+                box
+                for box in _label_candidates(x, y, width)
+                if box.inside(area) and not any(box.overlaps(m) for m in marks) and not any(box.overlaps(p) for p in placed)
+            ),
+            None,
+        )
+        if choice is not None:
+            placed.append(choice)
+        out.append(choice)
+    return out
+
+
+def chart(catalog: Catalog, lang: Lang) -> Chart:
     """Images vs classes on log scales, one mark per dataset, coloured by main task."""
-    width, height, left, right, top, bottom = 760, 440, 70, 20, 20, 70
+    left, right, top, bottom = CHART_MARGIN
+    width, height = CHART_WIDTH, CHART_HEIGHT
     datasets = ordered(catalog)
     points = [d for d in datasets if d.stats.images.value and d.stats.classes.value]
-    missing = [d for d in datasets if not (d.stats.images.value and d.stats.classes.value)]
-    if points:
-        xs = [math.log10(d.stats.images.value or 1) for d in points]
-        ys = [math.log10(d.stats.classes.value or 1) for d in points]
-        x0, x1 = math.floor(min(xs)), math.ceil(max(xs))
-        y0, y1 = math.floor(min(ys)), math.ceil(max(ys))
-    else:
-        x0, x1, y0, y1 = 0, 1, 0, 1
+    missing = tuple(d for d in datasets if not (d.stats.images.value and d.stats.classes.value))
+    xs = [math.log10(d.stats.images.value or 1) for d in points]
+    ys = [math.log10(d.stats.classes.value or 1) for d in points]
+    x0, x1 = (math.floor(min(xs)), math.ceil(max(xs))) if points else (0, 1)
+    y0, y1 = (math.floor(min(ys)), math.ceil(max(ys))) if points else (0, 1)
     x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+    plot = Box(left, top, width - right, height - bottom)
 
     def sx(v: float) -> float:
-        return left + (v - x0) / (x1 - x0) * (width - left - right)
+        return round(plot.left + (v - x0) / (x1 - x0) * (plot.right - plot.left), 1)
 
     def sy(v: float) -> float:
-        return height - bottom - (v - y0) / (y1 - y0) * (height - top - bottom)
+        return round(plot.bottom - (v - y0) / (y1 - y0) * (plot.bottom - plot.top), 1)
 
-    title = t("chart_title", lang)
-    desc_items = [
-        f"{d.name}: {format_count(d.stats.images.value or 0, lang)} {t('chart_x', lang)}, "
-        f"{format_count(d.stats.classes.value or 0, lang)} {t('chart_y', lang)}"
-        for d in points
-    ]
-    if missing:
-        desc_items.append(f"{t('chart_missing', lang)}: {', '.join(d.name for d in missing)}")
-    out = [
-        f'<svg class="landscape" viewBox="0 0 {width} {height}" role="group" aria-labelledby="chart-title-{lang} chart-desc-{lang}" xmlns="http://www.w3.org/2000/svg">',
-        # a group, not an image: the marks are links, which an img role would hide
-        f'<title id="chart-title-{lang}">{md_text(title)}</title>',
-        f'<desc id="chart-desc-{lang}">{md_text("; ".join(desc_items))}</desc>',
-        f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" class="plot"/>',
-    ]
-    for e in range(x0, x1 + 1):
-        x = sx(e)
-        out.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" class="grid"/>')
-        out.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle" class="tick">{md_text(format_count(10**e, lang))}</text>')
-    for e in range(y0, y1 + 1):
-        y = sy(e)
-        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" class="grid"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{md_text(format_count(10**e, lang))}</text>')
-    out.append(f'<text x="{(left + width - right) / 2:.1f}" y="{height - 30}" text-anchor="middle" class="axis">{md_text(t("chart_x", lang))}</text>')
-    out.append(f'<text x="16" y="{(top + height - bottom) / 2:.1f}" text-anchor="middle" class="axis" transform="rotate(-90 16 {(top + height - bottom) / 2:.1f})">{md_text(t("chart_y", lang))}</text>')
-    for d, xv, yv in zip(points, xs if points else [], ys if points else []):
-        task = d.tasks[0]
-        x, y = sx(xv), sy(yv)
-        label = f"{d.name}: {format_count(d.stats.images.value or 0, lang)} / {format_count(d.stats.classes.value or 0, lang)} ({TASK_LABELS[task][lang]})"
-        out.append(
-            f'<a href="datasets/{d.id}/"><circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{TASK_COLOURS[task]}" class="mark"><title>{md_text(label)}</title></circle>'
-            f'<text x="{x + 8:.1f}" y="{y - 8:.1f}" class="label">{md_text(d.name)}</text></a>'
+    at = [(sx(xv), sy(yv), d.name) for d, xv, yv in zip(points, xs, ys)]
+    labels = place_labels(at, plot)
+    marks = tuple(
+        ChartMark(
+            dataset=d,
+            x=x,
+            y=y,
+            colour=TASK_COLOURS[d.tasks[0]],
+            title=t("chart_point", lang).format(
+                name=d.name,
+                images=format_count(d.stats.images.value or 0, lang),
+                classes=format_count(d.stats.classes.value or 0, lang),
+                task=TASK_LABELS[d.tasks[0]][lang],
+            ),
+            label=label,
         )
-    legend_x = left + 10
-    for i, task in enumerate(Task):
-        y = height - 12
-        x = legend_x + i * 115
-        out.append(f'<circle cx="{x}" cy="{y - 4}" r="5" fill="{TASK_COLOURS[task]}"/>')
-        out.append(f'<text x="{x + 9}" y="{y}" class="legend">{md_text(TASK_LABELS[task][lang])}</text>')
-    out.append("</svg>")
-    return "".join(out)
+        for d, (x, y, _), label in zip(points, at, labels)
+    )
+    used = {d.tasks[0] for d in points}
+    return Chart(
+        lang=lang,
+        width=width,
+        height=height,
+        plot=plot,
+        x_ticks=tuple(ChartTick(sx(e), format_count(10**e, lang)) for e in range(x0, x1 + 1)),
+        y_ticks=tuple(ChartTick(sy(e), format_count(10**e, lang)) for e in range(y0, y1 + 1)),
+        marks=marks,
+        missing=missing,
+        key=tuple((TASK_COLOURS[task], TASK_LABELS[task][lang]) for task in Task if task in used),
+    )
+
+
+def chart_svg(catalog: Catalog, lang: Lang) -> str:
+    """The chart as a static SVG (chart.svg.j2) with its title and text description."""
+    return _ENV.get_template("chart.svg.j2").render(c=chart(catalog, lang), t=lambda key: t(key, lang), prefix="").strip()
 
 
 # ---------------------------------------------------------------- exports
+
+
+def robots_txt(base_url: str) -> str:
+    # plain text: the Markdown escaping would write the address as character references
+    return _XML_ENV.get_template("robots.txt.j2").render(base_url=base_url)
 
 
 def exports(catalog: Catalog, site_url: str = "") -> list[RenderedPage]:
@@ -327,8 +458,42 @@ def exports(catalog: Catalog, site_url: str = "") -> list[RenderedPage]:
 # ---------------------------------------------------------------- field reference
 
 
-def reference_rows() -> list[dict[str, str]]:
-    """One row per field of the data file, generated from the JSON Schema of the model."""
+@cache
+def field_meanings_zh() -> dict[str, str]:
+    """The Chinese of the model's field descriptions (templates/fields.zh.yaml), keyed Model.field."""
+    path = TEMPLATES / "fields.zh.yaml"
+    return {str(k): str(v) for k, v in parse_document(path.read_bytes(), path, "generator/templates/fields.zh.yaml").data.items()}
+
+
+_TYPE_WORDS_ZH = (("mapping of name → ", "名称 → "), ("list of ", "列表："), (" or ", " 或 "))
+
+
+def reference_rows(lang: Lang = Lang.EN) -> list[dict[str, str]]:
+    """One row per field of the data file, generated from the JSON Schema of the model; in
+    Chinese the meaning comes from fields.zh.yaml and the type's few words are translated."""
+    rows = _reference_rows()
+    if lang is Lang.EN:
+        return rows
+    zh = field_meanings_zh()
+    out = []
+    for row in rows:
+        typ = row["type"]
+        for en, word in _TYPE_WORDS_ZH:
+            typ = typ.replace(en, word)
+        out.append({**row, "type": typ, "meaning": zh.get(row["key"], "") if row["meaning"] else ""})
+    return out
+
+
+@cache
+def _reference_rows_cached() -> tuple[tuple[tuple[str, str], ...], ...]:
+    return tuple(tuple(row.items()) for row in _reference_rows_uncached())
+
+
+def _reference_rows() -> list[dict[str, str]]:
+    return [dict(row) for row in _reference_rows_cached()]
+
+
+def _reference_rows_uncached() -> list[dict[str, str]]:
     schema = catalog_json_schema()
     defs = schema["$defs"]
     rows: list[dict[str, str]] = []
@@ -367,6 +532,7 @@ def reference_rows() -> list[dict[str, str]]:
             typ, ref = type_of(prop)
             example = prop.get("examples", [prop.get("default")] if "default" in prop and prop.get("default") not in (None, [], {}, ()) else [])
             rows.append({
+                "key": f"{def_name}.{name}",
                 "field": f"{prefix}{name}",
                 "type": typ,
                 "required": "yes" if name in required else "no",
@@ -448,6 +614,8 @@ def _context(inputs: RenderInputs, lang: Lang) -> dict[str, Any]:
         "thumbs": inputs.thumbs,
         "link_status": inputs.links,
         "has_link_report": inputs.has_link_report,
+        "date": lambda iso: format_date(iso, lang),
+        "reason": lambda text: readable_reason(text, lang),
     }
 
 
@@ -495,17 +663,17 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     plan(
         "home.md.j2",
         "index.md",
-        {"title": t("site_name", lang), "description": t("site_name", lang), "croissant": CATALOGUE_CROISSANT},
+        {"title": t("site_name", lang), "description": t("site_description", lang), "hide": ["toc"], "croissant": CATALOGUE_CROISSANT},
         everything,
         datasets=datasets,
-        chart=Markup(chart_svg(catalog, lang)),
+        chart=chart(catalog, lang),
         total_images=known_images,
         total_classes=known_classes,
         sku_count=sum(d.sku_level.level == "yes" for d in datasets),
     )
     years = sorted({d.year for d in datasets})
     plan(
-        "compare.md.j2", "compare.md", {"title": t("compare", lang)}, everything,
+        "compare.md.j2", "compare.md", {"title": t("compare", lang), "hide": ["toc"]}, everything,
         datasets=datasets, years=years, facets=compare.facets(catalog, lang, t),
         licence_group=compare.licence_group, names_key=compare.names_key, max_picks=compare.MAX_PICKS,
     )
@@ -514,7 +682,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     plan("browse.md.j2", "tasks.md", {"title": t("by_task", lang)}, everything, heading=t("by_task", lang), groups=[(TASK_LABELS[k], v, k) for k, v in by_task])
     plan("browse.md.j2", "scenes.md", {"title": t("by_scene", lang)}, everything, heading=t("by_scene", lang), groups=[(SCENE_LABELS[k], v, k) for k, v in by_scene])
     plan("downloads.md.j2", "downloads.md", {"title": t("downloads", lang), "croissant": CATALOGUE_CROISSANT}, everything, count=len(datasets))
-    plan("reference.md.j2", "reference.md", {"title": t("reference", lang)}, _key(*base), rows=reference_rows())
+    plan("reference.md.j2", "reference.md", {"title": t("reference", lang)}, _key(*base), rows=reference_rows(lang))
     plan("credits.md.j2", "credits.md", {"title": t("credits", lang)}, everything, datasets=datasets)
     plan("links.md.j2", "links.md", {"title": t("link_health", lang)}, everything, datasets=datasets, rows=_link_rows(datasets, inputs.links))
     by_date: dict[str, list[Dataset]] = defaultdict(list)
@@ -532,14 +700,18 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
 
     def dataset_page(d: Dataset, path: str) -> str:
         meta: dict[str, Any] = {
-            "title": d.name,
+            "title": display_title(d, lang),
             "description": d.summary[lang],
             "schema_org": schema_org(d, lang, f"{site_url}datasets/{d.id}/"),
             "croissant": croissant_path(d),  # main.html links it from <head>
+            # main.html: the in-page contents (for phones, where Material hides its own) and
+            # the way back to the comparison; dataset pages are outside the navigation
+            "page_toc": True,
+            "back": "compare",
         }
-        if d.id in inputs.social:
-            meta["image"] = inputs.social[d.id]
-        return page("dataset.md.j2", path, meta, d=d, cite=page_citation(d), related=rel[d.id], max_picks=compare.MAX_PICKS)
+        if (d.id, lang) in inputs.social:
+            meta["image"] = inputs.social[(d.id, lang)]
+        return page("dataset.md.j2", path, meta, d=d, title=display_title(d, lang), cite=page_citation(d), related=rel[d.id], max_picks=compare.MAX_PICKS)
 
     for d in datasets:
         path = f"datasets/{d.id}.md"

@@ -43,7 +43,7 @@ from generator import compare, images, links, search
 from generator.cache import read_cache, save_cache
 from generator.files import exclusive, remove_leftovers, write_atomic
 from generator.load import load_document
-from generator.model import Catalog, Lang
+from generator.model import Catalog, Dataset, Lang
 from generator.problems import LoadError, Problem
 from generator.project import Project
 from generator.render import (
@@ -53,6 +53,7 @@ from generator.render import (
     exports,
     format_count,
     plan_pages,
+    robots_txt,
     t,
 )
 from generator.validate import validate_document
@@ -68,6 +69,9 @@ SOCIAL_URL_DIR = "assets/social"
 # JPEG: the card is mostly a photo; as PNG it was 3.4x larger and 7x slower to encode
 SOCIAL_CARD_SUFFIX = ".jpg"
 LANG_NAMES = {Lang.ZH: "中文", Lang.EN: "English"}
+# Material's language file for each site; zh-CN is Material's "zh" declared as Simplified
+# Chinese (site_src/overrides/partials/languages/zh-CN.html)
+THEME_LANGUAGE = {Lang.ZH: "zh-CN", Lang.EN: "en"}
 NAV = [
     ("home", "index.md"),
     ("compare", "compare.md"),
@@ -277,35 +281,76 @@ def _thumb_view(thumb: images.Thumbnail) -> ThumbImage:
     )
 
 
-def _social_cards(project: Project, catalog: Catalog, report: images.ImageReport, thumbs_dir: Path) -> dict[str, Path]:
-    """One 1200x630 preview per dataset, cached by a hash of what is drawn."""
+@dataclass(frozen=True)
+class SocialCards:
+    """Preview images per language: one per dataset and one for every other page."""
+
+    datasets: Mapping[tuple[str, Lang], Path]
+    site: Mapping[Lang, Path]
+    warnings: tuple[str, ...] = ()
+
+    def for_language(self, lang: Lang) -> list[Path]:
+        return sorted([*(p for (_, code), p in self.datasets.items() if code is lang), self.site[lang]])
+
+
+def _card_figures(d: Dataset, lang: Lang) -> list[str]:
+    from generator.render import t
+
+    figures = []
+    for key, fig in (("images", d.stats.images), ("classes", d.stats.classes)):
+        if fig.value is not None:
+            form = f"card_{key}_one" if fig.value == 1 else f"card_{key}"
+            figures.append(t(form, lang).format(n=format_count(fig.value, lang)))
+    figures.append(f"{d.year} · {d.venue[lang]}"[:60])
+    return figures
+
+
+def _social_cards(project: Project, catalog: Catalog, report: images.ImageReport, thumbs_dir: Path) -> SocialCards:
+    """1200x630 previews in each language, cached by a hash of what is drawn."""
+    from generator.render import display_title, t
+
     out_dir = project.cache_dir / "social"
     out_dir.mkdir(parents=True, exist_ok=True)
-    # the drawing code is part of the key: a change to how cards look redraws them
-    drawer = hashlib.sha256(Path(images.__file__).read_bytes()).hexdigest()[:12]
-    cards: dict[str, Path] = {}
-    for d in catalog.datasets:
-        figures = []
-        if d.stats.images.value is not None:
-            figures.append(f"{format_count(d.stats.images.value, Lang.EN)} images")
-        if d.stats.classes.value is not None:
-            figures.append(f"{format_count(d.stats.classes.value, Lang.EN)} classes")
-        figures.append(f"{d.year} · {d.venue.en}"[:60])
-        thumb = report.thumbnails.get((d.id, 0))
-        thumb_path = thumbs_dir / thumb.jpeg[-1].name if thumb else None
-        key = hashlib.sha256(repr((d.name, figures, thumb_path.name if thumb_path else None, drawer)).encode()).hexdigest()[:12]
-        path = out_dir / f"{d.id}.{key}{SOCIAL_CARD_SUFFIX}"
+    # the drawing code and the font are part of the key: a change to how cards look redraws them
+    font = images.cjk_font()
+    drawer = hashlib.sha256(Path(images.__file__).read_bytes() + str(font).encode()).hexdigest()[:12]
+    warnings = () if font else (f"no CJK font ({images.CARD_CJK_FONTS[0]}; Debian package fonts-noto-cjk): the Chinese preview cards show '?' for Chinese characters",)
+
+    def card(name: str, title: str, figures: list[str], thumb_path: Path | None, lang: Lang) -> Path:
+        key = hashlib.sha256(repr((title, figures, thumb_path.name if thumb_path else None, drawer)).encode()).hexdigest()[:12]
+        path = out_dir / f"{name}.{lang.value}.{key}{SOCIAL_CARD_SUFFIX}"
         if not path.exists():
-            images.make_social_card(d.name, figures, thumb_path, path)
-        cards[d.id] = path
-    return cards
+            images.make_social_card(title, figures, thumb_path, path, font=font)
+        return path
+
+    cards: dict[tuple[str, Lang], Path] = {}
+    site: dict[Lang, Path] = {}
+    for lang in Lang:
+        for d in catalog.datasets:
+            thumb = report.thumbnails.get((d.id, 0))
+            thumb_path = thumbs_dir / thumb.jpeg[-1].name if thumb else None
+            cards[(d.id, lang)] = card(d.id, display_title(d, lang), _card_figures(d, lang), thumb_path, lang)
+        count = t("card_datasets", lang).format(n=len(catalog.datasets))
+        site[lang] = card("site", t("site_name", lang), [count, t("site_description", lang)], None, lang)
+    return SocialCards(cards, site, warnings)
 
 
 def _link_statuses(project: Project) -> tuple[dict[str, LinkStatus], bool, tuple[str, ...]]:
     # a damaged report is ignored with a warning (links.read_report), never a failed build
     run, warnings = links.read_report(project.link_report)
     results = run.results if run is not None else ()
-    return {r.url: LinkStatus(verdict=str(r.verdict), reason=r.reason) for r in results}, bool(results), warnings
+    try:
+        history = links.LinkCache.load(project.link_report.with_name("cache.json"))
+    except links.LinkCacheError:
+        history = links.LinkCache()  # a damaged history only costs the pages their dates
+
+    def checked(url: str) -> str:
+        entry = history.entry(url)
+        stamp = str(entry["last_checked"]) if entry else ""
+        return stamp[:10]  # the date part of an ISO timestamp: readers need the day, not the microsecond
+
+    statuses = {r.url: LinkStatus(verdict=str(r.verdict), reason=r.reason, checked=checked(r.url)) for r in results}
+    return statuses, bool(results), warnings
 
 
 def _source_date_epoch(catalog: Catalog) -> str:
@@ -336,22 +381,32 @@ class _CollectWarnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def language_config(project: Project, lang: Lang, docs_dir: Path, site_dir: Path, overrides: Path) -> dict[str, object]:
-    """The per-language MkDocs config that INHERITs the shared mkdocs.yml."""
+def language_config(
+    project: Project, lang: Lang, docs_dir: Path, site_dir: Path, overrides: Path, card: str = "", base_url: str | None = None
+) -> dict[str, object]:
+    """The per-language MkDocs config that INHERITs the shared mkdocs.yml; ``base_url``
+    replaces its site_url (the live preview serves at its own address's root)."""
     from generator.render import t
 
-    base_url = _site_url(project)
+    base_url = base_url or site_url(project)
     stage_root = docs_dir.parent  # the search files are staged beside the docs folders
     url = base_url if lang is Lang.ZH else base_url + "en/"
     home_path = "/" + base_url.split("://", 1)[-1].partition("/")[2]
     return {
         "INHERIT": str(project.mkdocs_yml.resolve()),
         "site_name": t("site_name", lang),
+        "site_description": t("site_description", lang),
         "site_url": url,
+        "copyright": t("copyright", lang),
         "docs_dir": str(docs_dir),
         "site_dir": str(site_dir),
-        "theme": {"language": lang.value, "custom_dir": str(overrides)},
-        "nav": [{t(key, lang) if key != "contributing" else ("贡献指南" if lang is Lang.ZH else "Contributing"): path} for key, path in NAV],
+        "theme": {
+            "language": THEME_LANGUAGE[lang],
+            "custom_dir": str(overrides),
+            "palette": _palette(project, lang),
+        },
+        "nav": [{t(key, lang): path} for key, path in NAV],
+        "markdown_extensions": _markdown_extensions(project, lang),
         "plugins": [
             {
                 "search": {
@@ -373,11 +428,47 @@ def language_config(project: Project, lang: Lang, docs_dir: Path, site_dir: Path
                 {"name": LANG_NAMES[Lang.ZH], "link": "/", "lang": "zh"},
                 {"name": LANG_NAMES[Lang.EN], "link": "/en/", "lang": "en"},
             ],
+            "made_with": t("made_with", lang),
+            "back_to_compare": t("back_to_compare", lang),
+            "on_this_page": t("on_this_page", lang),
+            "feed_title": t("site_name", lang) + t("colon", lang) + t("whats_new", lang),
+            "card": card,
+            "not_found": {
+                code.value: {"title": t("not_found_title", code), "text": t("not_found_text", code), "home": t("not_found_home", code)}
+                for code in Lang
+            },
         },
     }
 
 
-def _site_url(project: Project) -> str:
+def _markdown_extensions(project: Project, lang: Lang) -> list[object]:
+    """mkdocs.yml's extensions with the heading permalinks' title in the page's language."""
+    from generator.render import t
+
+    data = yaml.safe_load(project.mkdocs_yml.read_text(encoding="utf-8")) or {}
+    out: list[object] = []
+    for ext in data.get("markdown_extensions") or ():
+        if isinstance(ext, dict) and "toc" in ext:
+            ext = {"toc": {**(ext["toc"] or {}), "permalink_title": t("permalink", lang)}}
+        out.append(ext)
+    return out
+
+
+def _palette(project: Project, lang: Lang) -> list[dict[str, object]]:
+    """mkdocs.yml's palette with the toggle's names in the page's language."""
+    from generator.render import t
+
+    data = yaml.safe_load(project.mkdocs_yml.read_text(encoding="utf-8")) or {}
+    palette = [dict(option) for option in (data.get("theme") or {}).get("palette") or ()]
+    for option in palette:
+        if isinstance(option.get("toggle"), dict):
+            to = "light" if option.get("scheme") == "slate" else "dark"
+            option["toggle"] = {**option["toggle"], "name": t(f"switch_to_{to}", lang)}
+    return palette
+
+
+def site_url(project: Project) -> str:
+    """mkdocs.yml's site_url (the one place it is set), ending in a slash."""
     data = yaml.safe_load(project.mkdocs_yml.read_text(encoding="utf-8")) or {}
     url = str(data.get("site_url") or "http://127.0.0.1:8000/")
     return url if url.endswith("/") else url + "/"
@@ -465,25 +556,25 @@ def stage_docs(
     catalog: Catalog,
     report: images.ImageReport,
     thumbs_dir: Path,
-    social: Mapping[str, Path],
+    social: SocialCards,
     statuses: Mapping[str, LinkStatus],
     has_report: bool,
     stage_root: Path,
     banner: str = "",
 ) -> tuple[dict[Lang, Path], int, int]:
     """Write both languages' docs folders; returns them, the pages per language and files changed."""
-    site_url = _site_url(project)
+    base_url = site_url(project)
     inputs = RenderInputs(
         catalog=catalog,
         thumbs={k: _thumb_view(v) for k, v in report.thumbnails.items()},
         links=statuses,
-        social={k: f"{SOCIAL_URL_DIR}/{path.name}" for k, path in social.items()},
+        social={k: f"{SOCIAL_URL_DIR}/{path.name}" for k, path in social.datasets.items()},
         has_link_report=has_report,
     )
     docs: dict[Lang, Path] = {}
     pages = 0
     changed = 0
-    shared_exports = exports(catalog, site_url)
+    shared_exports = exports(catalog, base_url)
     for lang in Lang:
         root = stage_root / lang.value
         writer = StageWriter(root)
@@ -496,7 +587,7 @@ def stage_docs(
         previous = _read_page_keys(keys_file)
         keys_file.unlink(missing_ok=True)
         keys: dict[str, str] = {}
-        for page in plan_pages(inputs, lang, site_url if lang is Lang.ZH else site_url + "en/"):
+        for page in plan_pages(inputs, lang, base_url if lang is Lang.ZH else base_url + "en/"):
             keys[page.path] = page.key
             pages += page.path.endswith(".md")
             if previous.get(page.path) == page.key and writer.keep(page.path):
@@ -505,10 +596,12 @@ def stage_docs(
         for page in shared_exports:
             writer.write(page.path, page.text)
         writer.write(compare.FACTS_FILE, compare.facts_json(compare.pick_facts(catalog, lang, t, format_count, inputs.dataset_keys)))
+        if lang is Lang.ZH:  # robots.txt is read at the host's root only: the Chinese site's
+            writer.write("robots.txt", robots_txt(base_url))
         for thumb in report.thumbnails.values():
             for f in (*thumb.webp, *thumb.jpeg):
                 writer.copy_named_by_content(f"{THUMBS_URL_DIR}/{f.name}", thumbs_dir / f.name)
-        for path in social.values():
+        for path in social.for_language(lang):
             writer.copy_named_by_content(f"{SOCIAL_URL_DIR}/{path.name}", path)
         writer.remove_leftovers()
         save_cache(keys_file, json.dumps(keys, indent=0, sort_keys=True).encode("utf-8"))
@@ -603,6 +696,7 @@ class Staged:
     files_written: int
     report: images.ImageReport
     times: StageTimes
+    cards: SocialCards
     link_warnings: tuple[str, ...] = ()
 
 
@@ -646,11 +740,12 @@ def _stage(project: Project, options: BuildOptions, banner: str) -> Staged:
             docs, pages, changed = stage_docs(project, catalog, report, thumbs_dir, social, statuses, has_report, stage_root, banner)
     except OSError as err:
         raise BuildError("render", str(err)) from None
-    return Staged(catalog, stage_root, docs, pages, changed, report, times, link_warnings)
+    return Staged(catalog, stage_root, docs, pages, changed, report, times, social, link_warnings)
 
 
-def write_language_config(project: Project, staged: Staged, lang: Lang, site_dir: Path) -> Path:
-    config = language_config(project, lang, staged.docs[lang], site_dir, staged.stage_root / "overrides")
+def write_language_config(project: Project, staged: Staged, lang: Lang, site_dir: Path, base_url: str | None = None) -> Path:
+    card = f"{SOCIAL_URL_DIR}/{staged.cards.site[lang].name}"
+    config = language_config(project, lang, staged.docs[lang], site_dir, staged.stage_root / "overrides", card, base_url)
     config_file = staged.stage_root / f"mkdocs.{lang.value}.yml"
     text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     if not config_file.exists() or config_file.read_text(encoding="utf-8") != text:
@@ -693,7 +788,7 @@ def _build_locked(project: Project, options: BuildOptions, site_dir: Path) -> Bu
         site_dir=site_dir,
         datasets=len(staged.catalog.datasets),
         pages=staged.pages,
-        warnings=tuple(w.message for w in staged.report.warnings) + staged.link_warnings,
+        warnings=(*(w.message for w in staged.report.warnings), *staged.cards.warnings, *staged.link_warnings),
         thumbnails_encoded=staged.report.encoded,
         thumbnails_reused=staged.report.reused,
         files_written=staged.files_written,
@@ -745,7 +840,8 @@ def serve_site(
     lock = project.cache_dir / LOCK_FILE
     with exclusive(lock):
         staged = stage(project, options)
-    config_file = write_language_config(project, staged, lang, project.cache_dir / "serve-site")
+    # mkdocs serve mounts the site at site_url's path; the preview lives at the root of dev_addr
+    config_file = write_language_config(project, staged, lang, project.cache_dir / "serve-site", f"http://{dev_addr}/")
     stop = threading.Event()
 
     def watch() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import threading
 import xml.etree.ElementTree as ET
@@ -23,7 +24,7 @@ import pytest
 from generator.cli import load_catalog
 from generator.model import Lang
 from generator.project import Project
-from generator.citations import bibtex_for
+from generator.citations import bibtex_for, page_citation
 from generator.render import t
 from generator.site import BuildOptions, build_site
 
@@ -62,14 +63,22 @@ def _missing(what: str) -> None:
 # ---------------------------------------------------------------- build and serve
 
 
+SITE_PREFIX = "/sku-survey/"  # served like a GitHub project site, under the repository's name
+
+
 class _SiteHandler(SimpleHTTPRequestHandler):
-    """Serves the built site like a static host: unknown paths get the language's 404 page."""
+    """Serves the built site like GitHub Pages serves a project site: under SITE_PREFIX, and
+    the one root 404.html for every missing address, /en/… included."""
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         pass
 
+    def translate_path(self, path: str) -> str:
+        inside = path.startswith(SITE_PREFIX)
+        return super().translate_path("/" + path[len(SITE_PREFIX):] if inside else "/\0outside-the-site")
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        page = Path(self.directory) / ("en/404.html" if self.path.startswith("/en/") else "404.html")
+        page = Path(self.directory) / "404.html"
         if code != 404 or not page.is_file():
             super().send_error(code, message, explain)
             return
@@ -85,8 +94,12 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 @dataclass(frozen=True)
 class Site:
     root: Path  # the built site folder
-    base: str  # http://127.0.0.1:PORT/
+    base: str  # http://127.0.0.1:PORT/sku-survey/, also the build's site_url
     project: Project
+
+    @property
+    def origin(self) -> str:
+        return self.base[: self.base.index("/", len("http://"))] + "/"
 
     def url(self, lang: Lang, path: str = "") -> str:
         return f"{self.base}{PREFIX[lang]}{path}"
@@ -96,27 +109,33 @@ class Site:
         tree = ET.parse(self.root / PREFIX[lang] / "sitemap.xml")
         locs = [el.text or "" for el in tree.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
         home = min(locs, key=len)  # the language's home page is the shortest address
+        assert home == self.url(lang), f"the sitemap's addresses are not under site_url: {home}"
         return [loc[len(home):] for loc in locs]
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Path) -> Iterator[Site]:
+    """The real catalogue built with site_url under a path prefix, served under that prefix."""
     root = tmp_path_factory.mktemp("project")
     shutil.copytree(REPO / "data", root / "data")
     shutil.copytree(REPO / "site_src", root / "site_src")
-    shutil.copy2(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    handler = functools.partial(_SiteHandler, directory=str(root / "site"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    base = f"http://127.0.0.1:{server.server_address[1]}{SITE_PREFIX}"
+    config = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
+    configured = re.sub(r"(?m)^site_url: .*$", f"site_url: {base}", config)
+    assert configured != config, "mkdocs.yml has no site_url line"
+    (root / "mkdocs.yml").write_text(configured, encoding="utf-8")
     project = Project(root)
     build_site(
         project,
         BuildOptions(site_dir=root / "site", offline=True, sample_mirror=sample_mirror),
     )
-    handler = functools.partial(_SiteHandler, directory=str(root / "site"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Site(root / "site", f"http://127.0.0.1:{server.server_address[1]}/", project)
+        yield Site(root / "site", base, project)
     finally:
         server.shutdown()
         server.server_close()
@@ -195,12 +214,12 @@ def make_context(browser, site: Site) -> Iterator:  # noqa: ANN001
     """Factory for browser contexts that reach only the local server; asserts that at teardown."""
     contexts: list[tuple[object, Watch]] = []
 
-    def make(viewport: dict[str, int] = DESKTOP, clipboard: bool = False):  # noqa: ANN202
+    def make(viewport: dict[str, int] = DESKTOP, clipboard: bool = False, color_scheme: str = "light"):  # noqa: ANN202
         watch = Watch(site.base)
-        context = browser.new_context(viewport=viewport, service_workers="block")
+        context = browser.new_context(viewport=viewport, service_workers="block", color_scheme=color_scheme)
         context.set_default_timeout(TIMEOUT_MS)
         if clipboard:
-            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.base.rstrip("/"))
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.origin.rstrip("/"))
 
         def route(r) -> None:  # noqa: ANN001
             if r.request.url.startswith(site.base):
@@ -299,15 +318,20 @@ def test_page_check_catches_a_missing_thumbnail_and_a_console_error(make_context
 
 
 @pytest.mark.parametrize("lang", list(Lang), ids=str)
-def test_unknown_address_gets_the_language_404_page(make_context, site: Site, lang: Lang) -> None:
+def test_unknown_address_gets_a_404_in_the_language_of_the_address(make_context, site: Site, lang: Lang) -> None:
+    """The server has one root 404.html (as GitHub Pages does); the page reads the address."""
     context, watch = make_context()
     page = context.new_page()
-    response = page.goto(site.url(lang, "no-such-page/"), wait_until="load")
+    response = page.goto(site.url(lang, "no-such/deep/page/"), wait_until="load")
     assert response is not None and response.status == 404
-    assert "404" in page.locator("article h1").inner_text()
-    page.locator("article a", has_text="首页" if lang is Lang.ZH else "home page").click()
+    shown = page.locator("article [data-lang]:visible")
+    assert shown.count() == 1 and shown.get_attribute("data-lang") == lang.value
+    assert shown.locator("h1").inner_text() == t("not_found_title", lang)
+    assert page.locator("html").get_attribute("lang") == ("zh-CN" if lang is Lang.ZH else "en")
+    shown.locator("a", has_text=t("not_found_home", lang)).click()
     page.wait_for_url(site.url(lang))
-    assert [p for p in watch.problems() if "no-such-page" not in p] == []
+    assert page.locator("article h1").first.inner_text().rstrip("¶") == t("site_name", lang)
+    assert [p for p in watch.problems() if "no-such" not in p] == []
 
 
 # ---------------------------------------------------------------- language switch
@@ -423,20 +447,193 @@ def test_no_horizontal_scroll_at_390_px(make_context, site: Site, lang: Lang, pa
     assert not watch.problems(), watch.problems()
 
 
-@pytest.mark.parametrize("path", ["", "compare/", "datasets/rpc/"], ids=["home", "compare", "rpc"])
-@pytest.mark.parametrize("lang", list(Lang), ids=str)
-def test_axe_finds_no_serious_accessibility_violation(make_context, site: Site, lang: Lang, path: str) -> None:
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["1280", "390"])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_serious_accessibility_violation_on_any_page(make_context, site: Site, scheme: str, viewport: dict[str, int]) -> None:
+    """Every page of both languages, in the scheme Material picks from the reader's system."""
     if not AXE.is_file():
         _missing(str(AXE.relative_to(REPO)))
-    page, watch = _open(make_context, site, lang, path)
-    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
-    result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
-    serious = [
-        f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] if n["target"] else "?" for n in v["nodes"][:5])
-        for v in result["violations"]
-        if v["impact"] in BLOCKING_IMPACTS
-    ]
+    context, watch = make_context(viewport=viewport, color_scheme=scheme)
+    context.add_init_script(AXE.read_text(encoding="utf-8"))
+    page = context.new_page()
+    serious: list[str] = []
+    checked = 0
+    for lang in Lang:
+        for path in site.pages(lang):
+            page.goto(site.url(lang, path), wait_until="load")
+            expected = "slate" if scheme == "dark" else "default"
+            assert page.locator("body").get_attribute("data-md-color-scheme") == expected
+            result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
+            checked += 1
+            serious += [
+                f"{lang}/{path}: {v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] if n["target"] else "?" for n in v["nodes"][:5])
+                for v in result["violations"]
+                if v["impact"] in BLOCKING_IMPACTS
+            ]
+    assert checked > 20
     assert not serious, "\n".join(serious)
+    assert not watch.problems(), watch.problems()
+
+
+def test_palette_toggle_switches_to_dark_and_back(make_context, site: Site) -> None:
+    page, watch = _open(make_context, site, Lang.ZH, "", color_scheme="light")
+    body = page.locator("body")
+    assert body.get_attribute("data-md-color-scheme") == "default"
+    page.locator(f"label[title='{t('switch_to_dark', Lang.ZH)}']").click()
+    assert body.get_attribute("data-md-color-scheme") == "slate"
+    page.locator(f"label[title='{t('switch_to_light', Lang.ZH)}']").click()
+    assert body.get_attribute("data-md-color-scheme") == "default"
+    assert not watch.problems(), watch.problems()
+
+
+# ---------------------------------------------------------------- layout of the wide pages
+
+TEXT_BOXES_JS = """
+(selector) => Array.from(document.querySelectorAll(selector)).filter(e => e.getClientRects().length).map(e => {
+  const r = e.getBoundingClientRect();
+  return { text: e.textContent.trim(), left: r.left, top: r.top, right: r.right, bottom: r.bottom,
+           size: parseFloat(getComputedStyle(e).fontSize) * (e.ownerSVGElement ? e.ownerSVGElement.getScreenCTM().a : 1) };
+})
+"""
+
+
+def _overlapping(boxes: list[dict]) -> list[tuple[str, str]]:
+    out = []
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            if a["left"] < b["right"] - 0.5 and b["left"] < a["right"] - 0.5 and a["top"] < b["bottom"] - 0.5 and b["top"] < a["bottom"] - 0.5:
+                out.append((a["text"], b["text"]))
+    return out
+
+
+@pytest.mark.parametrize("lang", list(Lang), ids=str)
+def test_chart_fills_the_content_width_with_legible_labels_that_never_overlap(make_context, site: Site, lang: Lang) -> None:
+    page, watch = _open(make_context, site, lang, "")
+    svg = page.locator("figure.chart svg").bounding_box()
+    content = page.locator("article.md-content__inner").bounding_box()
+    assert svg and content and svg["width"] >= content["width"] * 0.9, (svg, content)
+    labels = page.evaluate(TEXT_BOXES_JS, "figure.chart svg text")
+    marks = page.evaluate(TEXT_BOXES_JS, "figure.chart svg circle")
+    named = [b for b in labels if b["text"]]
+    assert len(named) > 10
+    assert min(b["size"] for b in named) >= 11, sorted(b["size"] for b in named)[:3]
+    assert not _overlapping(named), _overlapping(named)
+    assert not [(b["text"], m["text"]) for b in named for m in marks if _overlapping([b, m])]
+    # what the chart cannot show is said under it, in words
+    caption = page.locator("figure.chart figcaption").inner_text()
+    assert t("chart_missing", lang) in caption
+    for d in load_catalog(site.project).datasets:
+        if not (d.stats.images.value and d.stats.classes.value):
+            assert d.name in caption
+    assert not watch.problems(), watch.problems()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 768, "height": 1024}, {"width": 1280, "height": 900}, {"width": 1920, "height": 1080}], ids=lambda v: str(v["width"]))
+@pytest.mark.parametrize("lang", list(Lang), ids=str)
+def test_compare_table_is_readable_at_every_width(make_context, site: Site, lang: Lang, viewport: dict[str, int]) -> None:
+    page, watch = _open(make_context, site, lang, "compare/", viewport=viewport)
+    table = page.locator("table[data-compare]")
+    sizes = table.evaluate("t => Array.from(t.querySelectorAll('td, th')).map(e => parseFloat(getComputedStyle(e).fontSize))")
+    assert min(sizes) >= 14
+    badges = table.evaluate("t => Array.from(t.querySelectorAll('.badge, .flag')).map(e => parseFloat(getComputedStyle(e).fontSize))")
+    assert badges and min(badges) >= 11
+    # names break between words at most, never inside one
+    for cell in table.locator("tbody th a").all():
+        words = cell.evaluate("""a => {
+          const range = document.createRange(), out = [];
+          const text = a.firstChild;
+          let start = 0;
+          for (const word of text.data.split(/[ ]/)) {
+            range.setStart(text, start); range.setEnd(text, start + word.length);
+            out.push(range.getClientRects().length);
+            start += word.length + 1;
+          }
+          return out;
+        }""")
+        assert all(n == 1 for n in words), (cell.inner_text(), words)
+    # numbers are padded away from their neighbours
+    padding = table.evaluate("t => parseFloat(getComputedStyle(t.querySelector('td.num')).paddingLeft)")
+    assert padding >= 8
+    # the page gives the table the whole content width (no contents sidebar)
+    assert not page.locator(".md-sidebar--secondary:visible nav ul li").count()
+    box = page.locator(".table-scroll").first
+    scrolls = box.evaluate("b => b.scrollWidth > b.clientWidth + 1")
+    hint = page.locator(".scroll-hint")
+    assert hint.is_visible() == scrolls
+    if scrolls:
+        name = table.locator("tbody tr th").first
+        header = table.locator("thead th").nth(3)
+        before_name, before_header = name.bounding_box(), header.bounding_box()
+        box.evaluate("b => { b.scrollLeft = 400; b.scrollTop = 300; }")
+        after_name, after_header = name.bounding_box(), header.bounding_box()
+        assert abs(after_name["x"] - before_name["x"]) < 1, "the name column scrolled away"
+        assert abs(after_header["y"] - before_header["y"]) < 1, "the header row scrolled away"
+    assert not watch.problems(), watch.problems()
+
+
+@pytest.mark.parametrize("lang", list(Lang), ids=str)
+def test_dataset_page_on_a_phone_has_contents_and_a_way_back(make_context, site: Site, lang: Lang) -> None:
+    page, watch = _open(make_context, site, lang, "datasets/rpc/", viewport=MOBILE)
+    toc = page.locator("nav.page-toc")
+    assert toc.is_visible()
+    toc.locator("summary").click()
+    entries = toc.locator("a")
+    assert entries.count() >= 5
+    target = entries.last.get_attribute("href")
+    entries.last.click()
+    assert page.evaluate("() => location.hash") == target
+    page.locator(".page-back a").click()
+    page.wait_for_url(site.url(lang, "compare/"))
+    assert not watch.problems(), watch.problems()
+
+
+# ---------------------------------------------------------------- every link and asset, under the prefix
+
+COLLECT_LINKS_JS = """
+() => [
+  ...Array.from(document.querySelectorAll('a[href]')).map(a => new URL(a.getAttribute('href'), document.baseURI).href),
+  ...Array.from(document.querySelectorAll('link[href]')).map(l => l.href),
+  ...Array.from(document.querySelectorAll('[src]')).map(e => e.src),
+  ...Array.from(document.querySelectorAll('meta[property="og:image"], meta[property="og:url"]')).map(m => m.content),
+]
+"""
+
+
+def test_every_link_and_asset_resolves_under_the_path_prefix(make_context, site: Site) -> None:
+    """Built with site_url under SITE_PREFIX and served there: every address a page names on
+    this host (links, stylesheets, scripts, images, og:url, og:image, the feed) answers 200."""
+    import urllib.error
+    import urllib.request
+
+    context, watch = make_context()
+    page = context.new_page()
+    seen: dict[str, str] = {}
+    for lang in Lang:
+        for path in site.pages(lang):
+            url = site.url(lang, path)
+            page.goto(url, wait_until="load")
+            for found in page.evaluate(COLLECT_LINKS_JS):
+                target = found.split("#", 1)[0]
+                if target.startswith(site.origin):
+                    seen.setdefault(target, url)
+    assert any(u.endswith("feed.xml") for u in seen) and any("/assets/social/" in u for u in seen)
+    broken = []
+    for target, where in sorted(seen.items()):
+        if not target.startswith(site.base):
+            broken.append(f"{target} (on {where}) is outside {SITE_PREFIX}")
+            continue
+        try:
+            with urllib.request.urlopen(target) as answer:  # loopback only: the local server
+                status = answer.status
+        except urllib.error.HTTPError as err:
+            status = err.code
+        if status != 200:
+            broken.append(f"HTTP {status}: {target} (on {where})")
+    for extra in ("robots.txt", "sitemap.xml", "en/sitemap.xml"):
+        with urllib.request.urlopen(site.base + extra) as answer:
+            body = answer.read().decode("utf-8")
+        assert site.base in body, f"{extra} does not use site_url"
+    assert not broken, "\n".join(broken)
     assert not watch.problems(), watch.problems()
 
 
@@ -452,3 +649,115 @@ def test_screenshots_are_saved(make_context, site: Site, lang: Lang, path: str) 
         page.screenshot(path=str(target), full_page=True)
         assert target.stat().st_size > 0
         assert not watch.problems(), watch.problems()
+
+
+# ---------------------------------------------------------------- every word of the Chinese site
+
+# three letters or more: two-letter surnames (Li, Wu) are left over where author lists overlap
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]{2,}")
+_SKIPPED_TAGS = frozenset({"script", "style", "code", "pre"})
+_READ_ATTRIBUTES = ("title", "aria-label", "alt", "placeholder", "content")
+
+
+class _VisibleText(__import__("html.parser").parser.HTMLParser):
+    """Text a reader can meet: text nodes and the attributes that are read out or shown,
+    outside code, scripts and elements that declare another language (lang="en")."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool]] = []
+        self.chunks: list[str] = []
+
+    def _skipping(self) -> bool:
+        return any(skip for _, skip in self.stack)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        lang = (values.get("lang") or "").lower()
+        skip = tag in _SKIPPED_TAGS or (bool(lang) and not lang.startswith("zh"))
+        if not (skip or self._skipping()):
+            for name in _READ_ATTRIBUTES:
+                if values.get(name) and (name != "content" or values.get("name") == "description" or values.get("property") in ("og:title", "og:description")):
+                    self.chunks.append(values[name] or "")
+        if tag not in ("meta", "link", "img", "input", "br", "hr", "source", "wbr", "col", "area", "base", "embed", "param", "track"):
+            self.stack.append((tag, skip))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.stack:
+            open_tag, _ = self.stack.pop()
+            if open_tag == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if data.strip() and not self._skipping():
+            self.chunks.append(data)
+
+
+def _zh_sources(project: Project) -> tuple[list[str], list[str], set[str]]:
+    """(strings a zh page may quote whole, the Chinese UI's own, Latin words the Chinese UI uses)."""
+    from generator.model import ACCESS_LABELS, SCENE_LABELS, SKU_LEVEL_LABELS, TASK_LABELS
+    from generator.render import _strings, field_meanings_zh
+
+    ui = [text.zh for text in _strings().values()]
+    ui += [label.zh for labels in (ACCESS_LABELS, SCENE_LABELS, SKU_LEVEL_LABELS, TASK_LABELS) for label in labels.values()]
+    ui += list(field_meanings_zh().values())
+    templates = REPO / "generator" / "templates"
+    for path in templates.glob("*.j2"):
+        ui += re.findall(r"\{% if lang == 'zh' %\}(.*?)\{% else %\}", path.read_text(encoding="utf-8"), re.S)
+    material = Path(__import__("material").__file__).parent / "templates" / "partials" / "languages" / "zh.html"
+    ui += re.findall(r'": "([^"]*)"', material.read_text(encoding="utf-8"))
+    ui += [(project.site_src / "zh" / "contributing.md").read_text(encoding="utf-8")]
+
+    data: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            if set(value) == {"zh", "en"}:
+                data.append(str(value["zh"]))
+                return
+            for key, inner in value.items():
+                data.append(str(key))  # split names and the like are data too
+                walk(inner)
+        elif isinstance(value, (list, tuple)):
+            if value and all(isinstance(inner, str) for inner in value):
+                data.append(", ".join(value))  # an author list, as pages write it
+            for inner in value:
+                walk(inner)
+        elif isinstance(value, str):
+            data.append(value)
+
+    catalog = load_catalog(project)
+    walk(catalog.model_dump(mode="json"))
+    data += [c.gbt7714 for c in map(page_citation, catalog.datasets) if c.gbt7714]
+    words = {w for text in ui for w in _LATIN_WORD.findall(text)}
+    # proper names of the page furniture: the repository host and the theme
+    words |= {"GitHub", "Material", "for", "MkDocs"}
+    whole = sorted({" ".join(s.split()) for s in data + ui if s.strip()}, key=len, reverse=True)
+    ui_whole = sorted({" ".join(s.split()) for s in ui if len(s.strip()) > 2}, key=len, reverse=True)
+    return whole, ui_whole, words
+
+
+def test_every_chinese_page_says_its_interface_words_in_chinese(site: Site) -> None:
+    whole, ui_whole, words = _zh_sources(site.project)
+    english = set()
+    pages = [p for p in site.root.rglob("*.html") if not p.relative_to(site.root).as_posix().startswith("en/")]
+    assert len(pages) > 20
+    for path in pages:
+        parser = _VisibleText()
+        parser.feed(path.read_text(encoding="utf-8"))
+        for chunk in parser.chunks:
+            rest = " ".join(chunk.split())
+            if any(rest in known for known in whole):
+                continue  # a piece of a data string, split by a link or other markup
+            quoted = rest
+            for known in ui_whole:
+                quoted = quoted.replace(known, " ")
+            if any(" ".join(quoted.split()).strip(" :：()（）") in known for known in whole):
+                continue  # a UI word before a piece of a data string
+            for known in whole:
+                if len(known) > 2 and known in rest:
+                    rest = rest.replace(known, " ")
+            for word in _LATIN_WORD.findall(rest):
+                if word not in words:
+                    english.add(f"{path.relative_to(site.root)}: {word!r} in {chunk.strip()[:80]!r}")
+    assert not english, f"{len(english)} English words on Chinese pages:\n" + "\n".join(sorted(english)[:60])

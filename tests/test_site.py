@@ -208,13 +208,13 @@ def test_pages_are_in_their_language_with_a_switch_to_the_same_page(built):
     _, options, _ = built
     zh = (options.site_dir / "datasets" / "checkout" / "index.html").read_text(encoding="utf-8")
     en = (options.site_dir / "en" / "datasets" / "checkout" / "index.html").read_text(encoding="utf-8")
-    assert '<html lang="zh' in zh and '<html lang="en"' in en
+    assert '<html lang="zh-CN"' in zh and '<html lang="en"' in en
     assert 'href="../../en/datasets/checkout/" hreflang="en"' in zh
     assert 'href="../../../datasets/checkout/" hreflang="zh"' in en
     sitemap = (options.site_dir / "sitemap.xml").read_text(encoding="utf-8")
-    entry = sitemap.split("<loc>https://sku-survey.github.io/datasets/checkout/</loc>", 1)[1].split("</url>", 1)[0]
-    assert '<xhtml:link rel="alternate" hreflang="en" href="https://sku-survey.github.io/en/datasets/checkout/"/>' in entry
-    assert '<xhtml:link rel="alternate" hreflang="zh-CN" href="https://sku-survey.github.io/datasets/checkout/"/>' in entry
+    entry = sitemap.split("<loc>https://sku-survey.github.io/sku-survey/datasets/checkout/</loc>", 1)[1].split("</url>", 1)[0]
+    assert '<xhtml:link rel="alternate" hreflang="en" href="https://sku-survey.github.io/sku-survey/en/datasets/checkout/"/>' in entry
+    assert '<xhtml:link rel="alternate" hreflang="zh-CN" href="https://sku-survey.github.io/sku-survey/datasets/checkout/"/>' in entry
     # Material's script fetches a sitemap.xml beside every alternate link: each must have one
     for page, base in ((zh, "datasets/checkout/"), (en, "en/datasets/checkout/")):
         alternates = re.findall(r'<link rel="alternate"[^>]* href="([^"]+)"', page.split("</head>", 1)[0])
@@ -223,6 +223,11 @@ def test_pages_are_in_their_language_with_a_switch_to_the_same_page(built):
             target = urljoin(f"https://h/{base}", href)
             assert (options.site_dir / target.removeprefix("https://h/")).is_file(), href
             assert (options.site_dir / urljoin(target, "sitemap.xml").removeprefix("https://h/")).is_file(), href
+    head = zh.split("</head>", 1)[0]
+    # hreflang in the head too, written rel="alternate " so that Material's script, which
+    # fetches a sitemap beside every [rel=alternate] exactly, leaves them alone
+    assert '<link rel="alternate " hreflang="en" href="https://sku-survey.github.io/sku-survey/en/datasets/checkout/">' in head
+    assert '<meta property="og:url" content="https://sku-survey.github.io/sku-survey/datasets/checkout/">' in head
     assert "结账" in zh and "checkout" in en.lower()
 
 
@@ -233,7 +238,7 @@ def test_dataset_page_head_has_schema_org_dataset(built):
     (payload,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', head, re.S)
     data = json.loads(payload)
     assert data["@type"] == "Dataset" and data["name"] == "Checkout Set"
-    assert data["url"] == "https://sku-survey.github.io/en/datasets/checkout/"
+    assert data["url"] == "https://sku-survey.github.io/sku-survey/en/datasets/checkout/"
     assert data["license"] == "https://creativecommons.org/licenses/by-nc-sa/4.0/"  # CC-BY-NC-SA-4.0's own page
     for key in ("description", "sameAs", "creator", "datePublished", "keywords", "citation", "distribution"):
         assert data[key], key
@@ -244,7 +249,7 @@ def test_nothing_loads_from_another_origin(built):
     for page in options.site_dir.rglob("*.html"):
         html = page.read_text(encoding="utf-8")
         for tag in re.findall(r"<(?:script|link|img|source|iframe)\b[^>]*>", html):
-            if 'rel="canonical"' in tag or "og:" in tag:
+            if 'rel="canonical"' in tag or "og:" in tag or "hreflang=" in tag:  # named, never loaded
                 continue
             for url in map(html_unescape, re.findall(r'(?:src|href|srcset)="([^"]*)"', tag)):
                 assert not re.match(r"(?:https?:)?//", url), f"{page}: {tag}"
@@ -277,7 +282,8 @@ def test_a_dataset_without_a_sample_says_so_in_words(built):
         page = html_unescape((options.site_dir / prefix / "datasets" / "plain" / "index.html").read_text(encoding="utf-8"))
         assert words in page and 'class="placeholder"' not in page
         home = html_unescape((options.site_dir / prefix / "index.html").read_text(encoding="utf-8"))
-        card = home.split('href="datasets/plain/"', 1)[0].rsplit('<article class="card">', 1)[1]
+        cards = home.split('<div class="cards">', 1)[1]  # the chart above links the dataset too
+        card = cards.split('href="datasets/plain/"', 1)[0].rsplit('<article class="card">', 1)[1]
         assert words in card and 'class="placeholder"' not in card
 
 
@@ -300,7 +306,7 @@ def test_dataset_page_has_a_1200x630_preview_card(built):
         html = (options.site_dir / prefix / "datasets" / "checkout" / "index.html").read_text(encoding="utf-8")
         (url,) = re.findall(r'<meta property="og:image" content="([^"]+)"', html)
         assert re.findall(r'<meta name="twitter:image" content="([^"]+)"', html) == [url]
-        path = url.removeprefix("https://sku-survey.github.io/")
+        path = url.removeprefix("https://sku-survey.github.io/sku-survey/")
         with Image.open(options.site_dir / path) as card:
             assert card.format == "JPEG" and card.size == (1200, 630)
 
