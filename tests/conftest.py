@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from PIL import Image, ImageDraw
+
+from loopback import Loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_IMAGES = ROOT.parent / "shared" / "seed-images"
@@ -30,3 +33,13 @@ def sample_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 ImageDraw.Draw(im).rectangle((100, 100, 540, 380), fill=(230, 200, 60))
                 im.save(folder / sample["url"].rsplit("/", 1)[-1], "JPEG", quality=85)
     return folder
+
+
+@pytest.fixture
+def server() -> Iterator[Loopback]:
+    """The scripted loopback server (tests/loopback.py), with no routes yet."""
+    srv = Loopback()
+    try:
+        yield srv
+    finally:
+        srv.close()

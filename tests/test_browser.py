@@ -7,15 +7,12 @@ site that asks the network for anything proves it does not work offline, and fai
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shutil
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,6 +24,7 @@ from generator.project import Project
 from generator.citations import bibtex_for, page_citation
 from generator.render import t
 from generator.site import BuildOptions, build_site
+from loopback import serve
 
 pytestmark = pytest.mark.browser
 
@@ -66,31 +64,6 @@ def _missing(what: str) -> None:
 SITE_PREFIX = "/sku-survey/"  # served like a GitHub project site, under the repository's name
 
 
-class _SiteHandler(SimpleHTTPRequestHandler):
-    """Serves the built site like GitHub Pages serves a project site: under SITE_PREFIX, and
-    the one root 404.html for every missing address, /en/… included."""
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-    def translate_path(self, path: str) -> str:
-        inside = path.startswith(SITE_PREFIX)
-        return super().translate_path("/" + path[len(SITE_PREFIX):] if inside else "/\0outside-the-site")
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        page = Path(self.directory) / "404.html"
-        if code != 404 or not page.is_file():
-            super().send_error(code, message, explain)
-            return
-        body = page.read_bytes()
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-
 @dataclass(frozen=True)
 class Site:
     root: Path  # the built site folder
@@ -119,10 +92,10 @@ def site(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Path) -> Itera
     root = tmp_path_factory.mktemp("project")
     shutil.copytree(REPO / "data", root / "data")
     shutil.copytree(REPO / "site_src", root / "site_src")
-    handler = functools.partial(_SiteHandler, directory=str(root / "site"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    base = f"http://127.0.0.1:{server.server_address[1]}{SITE_PREFIX}"
+    # like GitHub Pages serves a project site: under SITE_PREFIX, and the one root 404.html
+    # for every missing address, /en/… included
+    server = serve(root / "site", prefix=SITE_PREFIX, root_404=True)
+    base = server.base
     config = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
     configured = re.sub(r"(?m)^site_url: .*$", f"site_url: {base}", config)
     assert configured != config, "mkdocs.yml has no site_url line"
@@ -132,12 +105,10 @@ def site(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Path) -> Itera
         project,
         BuildOptions(site_dir=root / "site", offline=True, sample_mirror=sample_mirror),
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
         yield Site(root / "site", base, project)
     finally:
-        server.shutdown()
+        server.close()
         server.server_close()
         thread.join()
 

@@ -3,15 +3,13 @@ HTTP server on 127.0.0.1 that counts the requests it receives."""
 
 from __future__ import annotations
 
-import http.server
 import io
 import re
 import socket
 import struct
-import threading
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,6 +26,7 @@ from generator.images import (
     make_thumbnails,
     plan_widths,
 )
+from loopback import Loopback, Raw, Reply
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_IMAGES = REPO.parent / "shared" / "seed-images"
@@ -132,90 +131,8 @@ def only_warning(report: ImageReport) -> str:
     return warning.message
 
 
-# --------------------------------------------------------------------------- a real HTTP server
-
-
-@dataclass
-class Route:
-    body: bytes = b""
-    statuses: tuple[int, ...] = (200,)  # one per request; the last one repeats
-    content_type: str = "application/octet-stream"
-    etag: str | None = None
-    last_modified: str | None = None
-    delay: float = 0.0
-    send_length: bool = True
-
-
-@dataclass
-class Server:
-    base: str = ""
-    routes: dict[str, Route] = field(default_factory=dict)
-    seen: list[tuple[str, dict[str, str], int]] = field(default_factory=list)  # path, headers, status sent
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def hits(self, path: str | None = None) -> int:
-        return sum(1 for p, _, _ in self.seen if path is None or p == path)
-
-    def requests(self, path: str) -> list[tuple[dict[str, str], int]]:
-        return [(h, s) for p, h, s in self.seen if p == path]
-
-
-def _handler(server: Server) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            route = server.routes.get(self.path)
-            with server.lock:
-                count = server.hits(self.path)
-            if route is None:
-                status = 404
-            else:
-                status = route.statuses[min(count, len(route.statuses) - 1)]
-                etag_matches = route.etag and self.headers.get("If-None-Match") == route.etag
-                date_matches = route.last_modified and self.headers.get("If-Modified-Since") == route.last_modified
-                if status == 200 and (etag_matches or date_matches):
-                    status = 304
-            with server.lock:
-                server.seen.append((self.path, dict(self.headers), status))
-            try:
-                if route is not None and route.delay:
-                    threading.Event().wait(route.delay)
-                self.send_response(status)
-                body = route.body if route is not None and status == 200 else b""
-                if route is not None:
-                    self.send_header("Content-Type", route.content_type)
-                    if route.etag:
-                        self.send_header("ETag", route.etag)
-                    if route.last_modified:
-                        self.send_header("Last-Modified", route.last_modified)
-                if route is None or route.send_length:
-                    self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (timeout, size cap): that is the point of the test
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    return Handler
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    state = Server()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    httpd.daemon_threads = True
-    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
-
-
+OCTETS = "application/octet-stream"
+TRICKLED_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n"
 JPEG_BYTES = encode(photo((800, 600)), "JPEG", quality=90)
 
 
@@ -448,53 +365,53 @@ def test_the_same_sample_twice_is_a_caller_error(project: Project) -> None:
 # --------------------------------------------------------------------------- fetching
 
 
-def test_fetch_then_refetch_sends_if_none_match_and_reuses_the_body_on_304(project: Project, server: Server) -> None:
-    server.routes["/rpc.jpg"] = Route(JPEG_BYTES, content_type="image/jpeg", etag='"v1"')
+def test_fetch_then_refetch_sends_if_none_match_and_reuses_the_body_on_304(project: Project, server: Loopback) -> None:
+    server.route("/rpc.jpg", Reply(200, JPEG_BYTES, {"ETag": '"v1"'}, content_type="image/jpeg"))
     sample = remote(server.url("/rpc.jpg"))
     first = project.run([sample])
     decoded(only(first), project.out)
     second = project.run([sample])
     assert only(second) == only(first)
-    (first_headers, first_status), (second_headers, second_status) = server.requests("/rpc.jpg")
-    assert "If-None-Match" not in first_headers and first_status == 200
-    assert second_headers["If-None-Match"] == '"v1"' and second_status == 304
+    first_request, second_request = server.requests("/rpc.jpg")
+    assert first_request.header("If-None-Match") is None and first_request.status == 200
+    assert second_request.header("If-None-Match") == '"v1"' and second_request.status == 304
     assert (second.encoded, second.reused) == (0, 1)
 
 
-def test_refetch_sends_if_modified_since(project: Project, server: Server) -> None:
+def test_refetch_sends_if_modified_since(project: Project, server: Loopback) -> None:
     stamp = "Wed, 21 Oct 2015 07:28:00 GMT"
-    server.routes["/a.jpg"] = Route(JPEG_BYTES, content_type="image/jpeg", last_modified=stamp)
+    server.route("/a.jpg", Reply(200, JPEG_BYTES, {"Last-Modified": stamp}, content_type="image/jpeg"))
     project.run([remote(server.url("/a.jpg"))])
     only(project.run([remote(server.url("/a.jpg"))]))
-    assert [(h.get("If-Modified-Since"), s) for h, s in server.requests("/a.jpg")] == [(None, 200), (stamp, 304)]
+    assert [(r.header("If-Modified-Since"), r.status) for r in server.requests("/a.jpg")] == [(None, 200), (stamp, 304)]
 
 
-def test_http_404_is_a_warning_and_is_not_retried(project: Project, server: Server) -> None:
+def test_http_404_is_a_warning_and_is_not_retried(project: Project, server: Loopback) -> None:
     url = server.url("/missing.jpg")
     message = only_warning(project.run([remote(url)], ImageSettings(retries=2, allow_private=True)))
     assert message == f"ds sample 1 ({url}): could not fetch: HTTP 404 Not Found — the page shows a placeholder"
-    assert server.hits() == 1
+    assert server.count() == 1
 
 
-def test_server_error_is_retried_and_then_succeeds(project: Project, server: Server) -> None:
-    server.routes["/flaky.jpg"] = Route(JPEG_BYTES, statuses=(503, 200))
+def test_server_error_is_retried_and_then_succeeds(project: Project, server: Loopback) -> None:
+    server.route("/flaky.jpg", [Reply(503), Reply(200, JPEG_BYTES, content_type=OCTETS)])
     only(project.run([remote(server.url("/flaky.jpg"))], ImageSettings(retries=2, allow_private=True)))
-    assert server.hits() == 2
+    assert server.count() == 2
 
 
-def test_lasting_server_error_gives_up_after_the_retries(project: Project, server: Server) -> None:
-    server.routes["/down.jpg"] = Route(JPEG_BYTES, statuses=(500,))
+def test_lasting_server_error_gives_up_after_the_retries(project: Project, server: Loopback) -> None:
+    server.route("/down.jpg", Reply(500))
     message = only_warning(project.run([remote(server.url("/down.jpg"))], ImageSettings(retries=2, allow_private=True)))
     assert "could not fetch: HTTP 500 Internal Server Error (tried 3 times)" in message
-    assert server.hits() == 3
+    assert server.count() == 3
 
 
-def test_slow_server_times_out_and_is_retried(project: Project, server: Server) -> None:
-    server.routes["/slow.jpg"] = Route(JPEG_BYTES, delay=1.5)
+def test_slow_server_times_out_and_is_retried(project: Project, server: Loopback) -> None:
+    server.route("/slow.jpg", Reply(200, JPEG_BYTES, content_type=OCTETS, delay=1.5))
     settings = ImageSettings(read_timeout=0.2, retries=1, allow_private=True)
     message = only_warning(project.run([remote(server.url("/slow.jpg"))], settings))
     assert "could not fetch: timed out (connect timeout 5 s, read timeout 0.2 s) (tried 2 times)" in message
-    assert server.hits() == 2
+    assert server.count() == 2
 
 
 def test_refused_connection_is_a_warning(project: Project) -> None:
@@ -507,43 +424,43 @@ def test_refused_connection_is_a_warning(project: Project) -> None:
 
 @pytest.mark.parametrize(("send_length", "detail"), [(True, "(Content-Length 40,000)"), (False, "(stopped reading)")])
 def test_body_over_the_size_cap_is_refused_and_not_retried(
-    project: Project, server: Server, send_length: bool, detail: str
+    project: Project, server: Loopback, send_length: bool, detail: str
 ) -> None:
-    server.routes["/huge.jpg"] = Route(b"\xff" * 40_000, send_length=send_length)
+    server.route("/huge.jpg", Reply(200, b"\xff" * 40_000, content_type=OCTETS, send_length=send_length))
     settings = ImageSettings(max_bytes=10_000, retries=2, allow_private=True)
     message = only_warning(project.run([remote(server.url("/huge.jpg"))], settings))
     assert f"could not fetch: the body is larger than the 10,000-byte limit {detail}" in message
-    assert server.hits() == 1
+    assert server.count() == 1
 
 
-def test_html_page_served_as_image_jpeg_is_recognised_by_decoding(project: Project, server: Server) -> None:
+def test_html_page_served_as_image_jpeg_is_recognised_by_decoding(project: Project, server: Loopback) -> None:
     page = b"<!DOCTYPE html>\n<html><body>Rate limit exceeded</body></html>\n"
-    server.routes["/photo.jpg"] = Route(page, content_type="image/jpeg")
+    server.route("/photo.jpg", Reply(200, page, content_type="image/jpeg"))
     message = only_warning(project.run([remote(server.url("/photo.jpg"))]))
     assert "got an HTML page, not an image (the server said Content-Type: image/jpeg)" in message
     # and it was not cached as if it were the image
     assert "not in the download cache" in only_warning(project.run([remote(server.url("/photo.jpg"))], offline=True))
-    assert server.hits() == 1
+    assert server.count() == 1
 
 
-def test_offline_uses_the_download_cache(project: Project, server: Server) -> None:
-    server.routes["/a.jpg"] = Route(JPEG_BYTES)
+def test_offline_uses_the_download_cache(project: Project, server: Loopback) -> None:
+    server.route("/a.jpg", Reply(200, JPEG_BYTES, content_type=OCTETS))
     online = only(project.run([remote(server.url("/a.jpg"))]))
     for f in online.webp + online.jpeg:
         (project.out / f.name).unlink()  # force a re-encode from the cached body
     offline = project.run([remote(server.url("/a.jpg"))], offline=True)
     assert only(offline) == online and offline.encoded == 1
-    assert server.hits() == 1
+    assert server.count() == 1
 
 
-def test_offline_without_a_cached_copy_is_a_warning(project: Project, server: Server) -> None:
+def test_offline_without_a_cached_copy_is_a_warning(project: Project, server: Loopback) -> None:
     message = only_warning(project.run([remote(server.url("/a.jpg"))], offline=True))
     assert "not in the download cache, and the build is offline" in message
-    assert server.hits() == 0
+    assert server.count() == 0
 
 
-def test_failed_refresh_falls_back_to_the_cached_copy(project: Project, server: Server) -> None:
-    server.routes["/a.jpg"] = Route(JPEG_BYTES, statuses=(200, 410))
+def test_failed_refresh_falls_back_to_the_cached_copy(project: Project, server: Loopback) -> None:
+    server.route("/a.jpg", [Reply(200, JPEG_BYTES, content_type=OCTETS), Reply(410)])
     first = only(project.run([remote(server.url("/a.jpg"))]))
     report = project.run([remote(server.url("/a.jpg"))])
     assert report.thumbnails[("ds", 0)] == first
@@ -551,36 +468,36 @@ def test_failed_refresh_falls_back_to_the_cached_copy(project: Project, server: 
     assert "HTTP 410 Gone; used the copy cached by an earlier build" in warning.message
 
 
-def test_mirror_file_is_used_instead_of_the_network(project: Project, server: Server) -> None:
+def test_mirror_file_is_used_instead_of_the_network(project: Project, server: Loopback) -> None:
     mirror = project.root / "mirror"
     mirror.mkdir()
     (mirror / "RPC.jpg").write_bytes(JPEG_BYTES)
     thumbnail = only(project.run([remote(server.url("/ColugoMum/Dataset/Image/RPC.jpg"))], mirror=mirror))
     decoded(thumbnail, project.out)
-    assert server.hits() == 0
+    assert server.count() == 0
 
 
-def test_a_broken_mirror_file_is_named_in_the_warning(project: Project, server: Server) -> None:
+def test_a_broken_mirror_file_is_named_in_the_warning(project: Project, server: Loopback) -> None:
     mirror = project.root / "mirror"
     mirror.mkdir()
     (mirror / "RPC.jpg").write_bytes(b"<html>saved the wrong thing</html>")
     message = only_warning(project.run([remote(server.url("/Image/RPC.jpg"))], mirror=mirror))
     assert f"got an HTML page, not an image (read from the mirror file {mirror / 'RPC.jpg'})" in message
-    assert server.hits() == 0
+    assert server.count() == 0
 
 
-def test_mirror_without_the_file_falls_back_to_the_network(project: Project, server: Server) -> None:
-    server.routes["/other.jpg"] = Route(JPEG_BYTES)
+def test_mirror_without_the_file_falls_back_to_the_network(project: Project, server: Loopback) -> None:
+    server.route("/other.jpg", Reply(200, JPEG_BYTES, content_type=OCTETS))
     (project.root / "mirror").mkdir()
     only(project.run([remote(server.url("/other.jpg"))], mirror=project.root / "mirror"))
-    assert server.hits() == 1
+    assert server.count() == 1
 
 
-def test_a_url_shared_by_two_samples_is_fetched_once(project: Project, server: Server) -> None:
-    server.routes["/a.jpg"] = Route(JPEG_BYTES)
+def test_a_url_shared_by_two_samples_is_fetched_once(project: Project, server: Loopback) -> None:
+    server.route("/a.jpg", Reply(200, JPEG_BYTES, content_type=OCTETS))
     report = project.run([remote(server.url("/a.jpg"), "one"), remote(server.url("/a.jpg"), "two")])
     assert sorted(report.thumbnails) == [("one", 0), ("two", 0)]
-    assert server.hits() == 1
+    assert server.count() == 1
 
 
 # --------------------------------------------------------------------------- incremental and deterministic
@@ -687,62 +604,49 @@ def test_social_card_can_be_a_jpeg(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the address guard and deadlines
 
 
-from rawserver import RawServer, raw  # noqa: E402,F401 (the fixture)
-
-
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "2130706433", "127.1", "[::ffff:127.0.0.1]"])
-def test_a_sample_on_a_loopback_address_is_refused_by_default(project: Project, raw: RawServer, host: str) -> None:
-    url = raw.url("/a.jpg", host)
+def test_a_sample_on_a_loopback_address_is_refused_by_default(project: Project, server: Loopback, host: str) -> None:
+    url = server.url("/a.jpg", host)
     message = only_warning(project.run([remote(url)], ImageSettings()))
     assert "not fetched" in message and "resolves to" in message and "--allow-private" in message
-    assert raw.hosts == []  # nothing was sent
+    assert server.count() == 0  # nothing was sent
 
 
-def test_a_redirect_to_a_private_address_is_refused_at_that_hop(project: Project, raw: RawServer) -> None:
-    def redirect(conn: socket.socket) -> None:
-        conn.sendall(f"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:{raw.port}/b.jpg\r\nContent-Length: 0\r\n\r\n".encode())
-
-    raw.behaviour = redirect
+def test_a_redirect_to_a_private_address_is_refused_at_that_hop(project: Project, server: Loopback) -> None:
+    server.route("/a.jpg", Reply(302, b"", {"Location": f"http://127.0.0.2:{server.port}/b.jpg"}))
     settings = ImageSettings(allowed_addresses=frozenset({"127.0.0.1"}))
-    message = only_warning(project.run([remote(raw.url("/a.jpg"))], settings))
-    assert f"not fetched: redirected to http://127.0.0.2:{raw.port}/b.jpg, but 127.0.0.2 resolves to loopback" in message
-    assert len(raw.hosts) == 1
+    message = only_warning(project.run([remote(server.url("/a.jpg"))], settings))
+    assert f"not fetched: redirected to http://127.0.0.2:{server.port}/b.jpg, but 127.0.0.2 resolves to loopback" in message
+    assert server.count() == 1
 
 
-def test_a_sample_trickled_a_byte_at_a_time_is_cut_at_the_image_deadline(project: Project, raw: RawServer) -> None:
-    raw.trickle(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n", b"\xff" * 100_000)
+def test_a_sample_trickled_a_byte_at_a_time_is_cut_at_the_image_deadline(project: Project, server: Loopback) -> None:
+    server.route("/slow.jpg", Raw(TRICKLED_HEAD, b"\xff" * 100_000, trickle=True))
     settings = ImageSettings(read_timeout=1, retries=2, max_seconds_per_image=0.5, allow_private=True)
-    message = only_warning(project.run([remote(raw.url("/slow.jpg"))], settings))
+    message = only_warning(project.run([remote(server.url("/slow.jpg"))], settings))
     assert "the download took longer than the image's 0.5 s limit (stopped)" in message
-    assert raw.cut.wait(5) and raw.sent < 100_000
+    assert server.cut.wait(5) and server.sent < 100_000
 
 
-def test_trickled_headers_are_cut_too(project: Project, raw: RawServer) -> None:
-    raw.trickle(b"", b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000)
+def test_trickled_headers_are_cut_too(project: Project, server: Loopback) -> None:
+    server.route("/slow.jpg", Raw(b"", b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000, trickle=True))
     settings = ImageSettings(read_timeout=1, retries=0, max_seconds_per_image=0.5, allow_private=True)
-    message = only_warning(project.run([remote(raw.url("/slow.jpg"))], settings))
+    message = only_warning(project.run([remote(server.url("/slow.jpg"))], settings))
     assert "longer than the image's 0.5 s limit" in message
-    assert raw.cut.wait(5)
+    assert server.cut.wait(5)
 
 
-def test_all_downloads_of_a_build_share_one_deadline(project: Project, raw: RawServer) -> None:
-    raw.trickle(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n", b"\xff" * 100_000)
+def test_all_downloads_of_a_build_share_one_deadline(project: Project, server: Loopback) -> None:
+    server.fallback = Raw(TRICKLED_HEAD, b"\xff" * 100_000, trickle=True)
     settings = ImageSettings(read_timeout=1, max_seconds_per_image=60, max_fetch_seconds=0.5, allow_private=True)
-    samples = [remote(raw.url(f"/{i}.jpg"), index=i) for i in range(3)]
+    samples = [remote(server.url(f"/{i}.jpg"), index=i) for i in range(3)]
     report = project.run(samples, settings)
     assert not report.thumbnails and len(report.warnings) == 3
     assert all("the build's 0.5 s limit" in w.message or "had run out" in w.message for w in report.warnings)
 
 
-def test_the_sample_fetcher_sends_the_projects_one_user_agent(project: Project, raw: RawServer) -> None:
+def test_the_sample_fetcher_sends_the_projects_one_user_agent(project: Project, server: Loopback) -> None:
     from generator.net.policy import USER_AGENT
 
-    seen: list[bytes] = []
-
-    def record(conn: socket.socket) -> None:
-        seen.append(b"")
-        conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-
-    raw.behaviour = record
-    project.run([remote(raw.url("/a.jpg"))], ImageSettings(allow_private=True))
-    assert seen and raw.agents == [USER_AGENT]
+    project.run([remote(server.url("/a.jpg"))], ImageSettings(allow_private=True))
+    assert server.agents() == [USER_AGENT]

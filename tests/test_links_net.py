@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from rawserver import RawServer, raw  # noqa: F401 (the fixture)
+import linkcheck
 
 from generator.links import (
     NO_NETWORK,
@@ -25,7 +25,6 @@ from generator.links import (
     LinkResult,
     LinkRun,
     LinkSource,
-    LinkTarget,
     Verdict,
     check_links,
     format_report,
@@ -33,28 +32,16 @@ from generator.links import (
     read_report,
     write_report,
 )
+from linkcheck import FAST, target
+from loopback import Loopback, Raw, Reply, Silent
 
-BASE = CheckerConfig(
-    connect_timeout=1.0,
-    read_timeout=1.0,
-    deadline_per_url=1.0,
-    retries=1,
-    backoff_base=0.01,
-    per_host_limit=4,
-    per_host_interval=0.0,
-    host_overrides={},
-    workers=8,
-)
+# the guard as it ships (no private addresses), tighter deadlines than the verdict tests
+BASE = replace(FAST, deadline_per_url=1.0, retries=1, per_host_limit=4, allow_private=False)
 LOOPBACK_ONLY = replace(BASE, allowed_addresses=frozenset({"127.0.0.1"}))
 
 
-def target(url: str, role: str = "page") -> LinkTarget:
-    return LinkTarget(url, (LinkSource("data/datasets.yaml", 3, 9, role, "rpc"),))
-
-
 def check_one(url: str, config: CheckerConfig = LOOPBACK_ONLY, **kw: object) -> LinkResult:
-    (result,) = check_links([target(url)], config, **kw).results  # type: ignore[arg-type]
-    return result
+    return linkcheck.check_one(url, config, **kw)
 
 
 # ---------------------------------------------------------------------------
@@ -63,24 +50,21 @@ def check_one(url: str, config: CheckerConfig = LOOPBACK_ONLY, **kw: object) -> 
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "2130706433", "0x7f.1", "127.1", "[::ffff:127.0.0.1]"])
-def test_loopback_in_every_spelling_is_refused_by_default(raw: RawServer, host: str) -> None:
-    result = check_one(raw.url("/", host), BASE)
+def test_loopback_in_every_spelling_is_refused_by_default(server: Loopback, host: str) -> None:
+    result = check_one(server.url("/", host), BASE)
     assert result.verdict is Verdict.BROKEN and "not fetched" in result.reason
-    assert raw.hosts == [] and result.attempts == 0
+    assert server.hosts() == [] and result.attempts == 0
 
 
-def test_a_redirect_to_another_private_address_is_refused_at_that_hop(raw: RawServer) -> None:
-    def redirect(conn: socket.socket) -> None:
-        conn.sendall(f"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:{raw.port}/in\r\nContent-Length: 0\r\n\r\n".encode())
-
-    raw.behaviour = redirect
-    result = check_one(raw.url("/out"))
+def test_a_redirect_to_another_private_address_is_refused_at_that_hop(server: Loopback) -> None:
+    server.route("/out", Reply(302, b"", {"Location": f"http://127.0.0.2:{server.port}/in"}))
+    result = check_one(server.url("/out"))
     assert result.verdict is Verdict.BROKEN
-    assert f"redirects to http://127.0.0.2:{raw.port}/in, but 127.0.0.2 resolves to loopback" in result.reason
-    assert len(raw.hosts) == 1  # the first hop only
+    assert f"redirects to http://127.0.0.2:{server.port}/in, but 127.0.0.2 resolves to loopback" in result.reason
+    assert server.count() == 1  # the first hop only
 
 
-def test_the_connection_goes_to_the_vetted_address_with_the_name_in_host(raw: RawServer) -> None:
+def test_the_connection_goes_to_the_vetted_address_with_the_name_in_host(server: Loopback) -> None:
     calls: list[str] = []
 
     def rebinding(host: str, port: object, **kw: object) -> list[tuple[object, ...]]:
@@ -89,16 +73,18 @@ def test_the_connection_goes_to_the_vetted_address_with_the_name_in_host(raw: Ra
         address = "127.0.0.1" if len(calls) == 1 else "10.0.0.1"
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, 0))]
 
-    urls = [raw.url(f"/{i}", "docs.example") for i in range(3)]
+    server.fallback = Reply(200)
+    urls = [server.url(f"/{i}", "docs.example") for i in range(3)]
     run = check_links([target(u) for u in urls], LOOPBACK_ONLY, resolve=rebinding)
     assert [r.verdict for r in run.results] == [Verdict.OK] * 3
     assert calls == ["docs.example"]  # resolved once for the run, never again at connect time
-    assert raw.hosts == [f"docs.example:{raw.port}"] * 3
+    assert server.hosts() == [f"docs.example:{server.port}"] * 3
 
 
-def test_allow_private_is_the_way_past_the_guard(raw: RawServer) -> None:
-    result = check_one(raw.url("/", "localhost"), replace(BASE, allow_private=True))
-    assert result.verdict is Verdict.OK and raw.hosts == [f"localhost:{raw.port}"]
+def test_allow_private_is_the_way_past_the_guard(server: Loopback) -> None:
+    server.route("/", Reply(200))
+    result = check_one(server.url("/", "localhost"), replace(BASE, allow_private=True))
+    assert result.verdict is Verdict.OK and server.hosts() == [f"localhost:{server.port}"]
 
 
 # ---------------------------------------------------------------------------
@@ -106,24 +92,25 @@ def test_allow_private_is_the_way_past_the_guard(raw: RawServer) -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_headers_trickled_a_byte_at_a_time_are_cut_at_the_deadline(raw: RawServer) -> None:
-    raw.trickle(b"", b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000)
-    result = check_one(raw.url("/slow-headers"), replace(LOOPBACK_ONLY, retries=0))
+def test_headers_trickled_a_byte_at_a_time_are_cut_at_the_deadline(server: Loopback) -> None:
+    server.route("/slow-headers", Raw(b"", b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000, trickle=True))
+    result = check_one(server.url("/slow-headers"), replace(LOOPBACK_ONLY, retries=0))
     assert result.verdict is Verdict.TRANSIENT and "deadline passed" in result.reason
-    assert raw.cut.wait(5), "the checker kept reading the trickle"
+    assert server.cut.wait(5), "the checker kept reading the trickle"
 
 
-def test_a_page_body_trickled_a_byte_at_a_time_is_cut_and_never_ok(raw: RawServer) -> None:
-    raw.trickle(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<html>", b" " * 100_000)
-    result = check_one(raw.url("/slow-body"), replace(LOOPBACK_ONLY, retries=0))
+def test_a_page_body_trickled_a_byte_at_a_time_is_cut_and_never_ok(server: Loopback) -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<html>"
+    server.route("/slow-body", Raw(head, b" " * 100_000, trickle=True))
+    result = check_one(server.url("/slow-body"), replace(LOOPBACK_ONLY, retries=0))
     assert result.verdict is Verdict.TRANSIENT and "deadline passed while reading the answer" in result.reason
-    assert raw.cut.wait(5)
+    assert server.cut.wait(5)
 
 
-def test_a_silent_server_costs_one_deadline_not_every_retry(raw: RawServer) -> None:
-    raw.behaviour = lambda conn: raw.cut.wait(30)  # accepts, reads the request, never answers
+def test_a_silent_server_costs_one_deadline_not_every_retry(server: Loopback) -> None:
+    server.route("/hang", Silent())  # accepts, reads the request, never answers
     config = replace(LOOPBACK_ONLY, read_timeout=0.5, deadline_per_url=0.8, retries=5)
-    result = check_one(raw.url("/hang"), config)
+    result = check_one(server.url("/hang"), config)
     assert result.verdict is Verdict.TRANSIENT
     assert result.attempts <= 2  # one full timeout, then at most one short retry
 
@@ -166,7 +153,7 @@ def test_no_dns_at_all_is_one_run_level_message_and_nothing_judged(error: BaseEx
 
 
 @pytest.mark.parametrize("error", NO_DNS_ERRORS, ids=lambda e: str(e))
-def test_a_name_that_does_not_resolve_gets_one_verdict_whatever_the_error(raw: RawServer, error: BaseException) -> None:
+def test_a_name_that_does_not_resolve_gets_one_verdict_whatever_the_error(server: Loopback, error: BaseException) -> None:
     resolve, _ = _failing(error)
 
     def some_resolve(host: str, port: object, **kw: object) -> list[tuple[object, ...]]:
@@ -174,7 +161,8 @@ def test_a_name_that_does_not_resolve_gets_one_verdict_whatever_the_error(raw: R
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 0))]
         return resolve(host, port, **kw)
 
-    run = check_links([target(raw.url("/")), target("https://gone.example/")], LOOPBACK_ONLY, resolve=some_resolve)
+    server.route("/", Reply(200))
+    run = check_links([target(server.url("/")), target("https://gone.example/")], LOOPBACK_ONLY, resolve=some_resolve)
     gone = next(r for r in run.results if "gone.example" in r.url)
     assert not run.no_network
     assert (gone.verdict, gone.reason) == (Verdict.BROKEN, "host not found (DNS)")

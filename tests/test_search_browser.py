@@ -9,14 +9,11 @@ without them fails loudly instead of passing with nothing to find.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -27,6 +24,7 @@ from generator.model import Lang
 from generator.project import Project
 from generator.render import t
 from generator.site import BuildOptions, build_site
+from loopback import serve
 
 pytestmark = pytest.mark.browser
 
@@ -35,11 +33,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 PREFIX = {Lang.ZH: "", Lang.EN: "en/"}
 TIMEOUT_MS = 10_000
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        pass
 
 
 @dataclass(frozen=True)
@@ -61,13 +54,11 @@ def site(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Path) -> Itera
     project = Project(root)
     build_site(project, BuildOptions(site_dir=root / "site", offline=True, sample_mirror=sample_mirror))
     catalog = load_catalog(project)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root / "site")))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(root / "site")
     try:
-        yield Site(root / "site", f"http://127.0.0.1:{server.server_address[1]}/", frozenset(d.id for d in catalog.datasets))
+        yield Site(root / "site", server.base, frozenset(d.id for d in catalog.datasets))
     finally:
-        server.shutdown()
+        server.close()
 
 
 @dataclass

@@ -9,7 +9,6 @@ and JSON-LD stay inert, and no dialog opens in the browser.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -18,7 +17,6 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,8 @@ import yaml
 from generator.load import load_document
 from generator.project import Project
 from generator.site import BuildOptions, build_site
+from loopback import Reply, serve
+from edits import replace_each, replace_once
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
@@ -245,24 +245,15 @@ def test_search_index_and_feed_stay_inert(sites):
 # ---------------------------------------------------------------- in a real browser
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(sites) -> Iterator[tuple[str, list[str]]]:
     _, hostile, _ = sites
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(hostile)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve(hostile)
     pages = [p.relative_to(hostile).as_posix() for p in sorted(hostile.rglob("*.html"))]
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", pages
+        yield server.base, pages
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 @pytest.mark.browser
@@ -307,51 +298,24 @@ def test_no_dialog_opens_on_any_page_in_chromium(served):
 # ---------------------------------------------------------------- text a linked server chooses
 
 
-class _HostileHandler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
-        if self.path.startswith("/soft"):
-            body = b"<html><head><title>Page not found &lt;img src=x onerror=alert('title')&gt; *e*{: onclick=alert(1) }</title></head><body>gone</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        elif self.path.startswith("/moved"):
-            self.send_response(301)
-            self.send_header("Location", "/new?x=%22%3E%3Csvg%20onload=alert(1)%3E&y=[a](javascript:alert(2))")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-        else:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-    do_HEAD = do_GET
+HOSTILE_TITLE = b"<html><head><title>Page not found &lt;img src=x onerror=alert('title')&gt; *e*{: onclick=alert(1) }</title></head><body>gone</body></html>"
+HOSTILE_LOCATION = "/new?x=%22%3E%3Csvg%20onload=alert(1)%3E&y=[a](javascript:alert(2))"
 
 
-def test_titles_and_redirects_from_a_linked_server_stay_text_on_the_link_health_page(tmp_path):
+def test_titles_and_redirects_from_a_linked_server_stay_text_on_the_link_health_page(tmp_path, server):
     from generator.cli import main
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _HostileHandler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        data = fixture_data()
-        data["datasets"][0]["links"]["homepage"] = f"{base}/soft"
-        data["datasets"][0]["links"]["code"] = [{"url": f"{base}/moved"}]
-        # every other address of the fixture to the same server: tests talk to loopback only
-        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False).replace("https://example.org/", f"{base}/ok/")
-        project = make_project(tmp_path, text)
-        main(["--root", str(project.root), "links", "--allow-private"])
-    finally:
-        server.shutdown()
-        server.server_close()
+    server.route("/soft", Reply(200, HOSTILE_TITLE, content_type="text/html"))
+    server.route("/moved", Reply(301, b"", {"Location": HOSTILE_LOCATION}))
+    server.fallback = Reply(200, b"ok", content_type="text/html")
+    base = server.url("")
+    data = fixture_data()
+    data["datasets"][0]["links"]["homepage"] = f"{base}/soft"
+    data["datasets"][0]["links"]["code"] = [{"url": f"{base}/moved"}]
+    # every other address of the fixture to the same server: tests talk to loopback only
+    text = replace_each(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "https://example.org/", f"{base}/ok/")
+    project = make_project(tmp_path, text)
+    main(["--root", str(project.root), "links", "--allow-private"])
     report = json.loads(project.link_report.read_text(encoding="utf-8"))
     assert "onerror" in json.dumps(report) and "svg" in json.dumps(report), "the hostile texts should be in the report"
     build_site(project, BuildOptions(site_dir=tmp_path / "site", offline=True))
@@ -445,7 +409,7 @@ def test_a_kill_during_a_build_leaves_the_previous_site_and_the_next_build_clean
     cmd = [sys.executable, "-m", "generator", "--root", str(tmp_path), "build", "--offline"]
     subprocess.run(cmd, check=True, capture_output=True)
     before = {p.relative_to(tmp_path / "site"): p.read_bytes() for p in (tmp_path / "site").rglob("*") if p.is_file()}
-    (project.data_file).write_text(FIXTURE.read_text(encoding="utf-8").replace("One-line summary.", "Changed."), encoding="utf-8")
+    (project.data_file).write_text(replace_once(FIXTURE.read_text(encoding="utf-8"), "One-line summary.", "Changed."), encoding="utf-8")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # kill it once MkDocs is writing the new tree (bounded by polls, not by a clock)
     for _ in range(20_000):
@@ -504,7 +468,7 @@ def _validate(tmp_path: Path, text: str) -> tuple[int, str]:
 def test_hostile_scalars_get_a_located_error(tmp_path, old, new, field, says):
     text = FIXTURE.read_text(encoding="utf-8")
     assert old in text
-    code, err = _validate(tmp_path, text.replace(old, new, 1))
+    code, err = _validate(tmp_path, replace_once(text, old, new))
     assert code == 2, err
     line = next(i for i, row in enumerate(text.splitlines(), 1) if old in row)
     assert re.search(rf"datasets\.yaml:{line}:\d+: error: datasets\[0\][^:]*{re.escape(field)}", err), err
@@ -512,9 +476,7 @@ def test_hostile_scalars_get_a_located_error(tmp_path, old, new, field, says):
 
 
 def test_a_sample_path_with_a_nul_is_an_error_not_a_crash(tmp_path):
-    text = FIXTURE.read_text(encoding="utf-8").replace(
-        "    competitions:\n", '    samples:\n      - {path: "a\\0b.jpg", credit: me, licence: CC0-1.0, caption: {zh: 图, en: image}}\n    competitions:\n', 1
-    )
+    text = replace_once(FIXTURE.read_text(encoding="utf-8"), "    competitions:\n", '    samples:\n      - {path: "a\\0b.jpg", credit: me, licence: CC0-1.0, caption: {zh: 图, en: image}}\n    competitions:\n')
     code, err = _validate(tmp_path, text)
     assert code == 2 and "U+0000" in err and "Traceback" not in err, err
 
