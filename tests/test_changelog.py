@@ -21,6 +21,7 @@ from generator.load import load_document
 from generator.model import Qualifier, catalog_links
 from generator.validate import validate_document
 from gitrepo import git
+from edits import replace_once
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
@@ -41,13 +42,12 @@ def commit(repo: Path, text: str, tag: str, extra: dict[str, str] | None = None)
 
 def edit(text: str, *pairs: tuple[str, str]) -> str:
     for old, new in pairs:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
+        text = replace_once(text, old, new)
     return text
 
 
 BETA_START = MINIMAL.index("  - id: beta\n")
-GAMMA = MINIMAL[BETA_START:].replace("id: beta", "id: gamma").replace("name: Beta", "name: Gamma")
+GAMMA = replace_once(replace_once(MINIMAL[BETA_START:], "id: beta", "id: gamma"), "name: Beta", "name: Gamma")
 
 # v2: alpha grows (images and a split), its homepage and one solution link move; beta goes,
 # gamma comes.

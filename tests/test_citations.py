@@ -16,6 +16,7 @@ from generator.load import load_document, parse_document
 from generator.model import Author, Dataset, Paper, PaperKind, Script
 from generator.problems import LoadError
 from generator.validate import validate_document
+from edits import replace_once
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
@@ -171,11 +172,7 @@ def _problems(tmp_path: Path, text: str) -> list[str]:
 
 
 def _with_paper(paper_yaml: str) -> str:
-    return MINIMAL.replace(
-        "      homepage: https://example.org/alpha\n",
-        "      homepage: https://example.org/alpha\n      paper:\n" + paper_yaml,
-        1,
-    )
+    return replace_once(MINIMAL, "      homepage: https://example.org/alpha\n", "      homepage: https://example.org/alpha\n      paper:\n" + paper_yaml)
 
 
 def _line(text: str, needle: str) -> int:
@@ -244,11 +241,7 @@ BAD_BIBTEX = [
 @pytest.mark.parametrize(("bibtex", "words"), BAD_BIBTEX)
 def test_verbatim_bibtex_must_be_exactly_one_entry(tmp_path, bibtex, words):
     body = "".join(f"        {line}\n" for line in bibtex.rstrip("\n").split("\n"))
-    text = MINIMAL.replace(
-        "      bibtex: |\n        @misc{beta2021,\n          title = {Beta},\n          year = {2021}\n        }\n",
-        "      bibtex: |\n" + body,
-        1,
-    )
+    text = replace_once(MINIMAL, "      bibtex: |\n        @misc{beta2021,\n          title = {Beta},\n          year = {2021}\n        }\n", "      bibtex: |\n" + body)
     assert text != MINIMAL
     [problem] = _problems(tmp_path, text)
     assert problem.startswith(f"data/datasets.yaml:{_line(text, 'bibtex: |')}:"), problem

@@ -12,6 +12,7 @@ from generator.cli import message_language
 from generator.load import load_document
 from generator.problems import LoadError, Problem
 from generator.validate import validate_document
+from edits import replace_once
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
@@ -30,7 +31,7 @@ def edit(old: str, new: str) -> tuple[str, int]:
     """The fixture with one edit, and the line the edit is on."""
     assert old in TEXT, old
     line = TEXT[: TEXT.index(old)].count("\n") + 1
-    return TEXT.replace(old, new, 1), line
+    return replace_once(TEXT, old, new), line
 
 
 @pytest.mark.parametrize(
@@ -65,7 +66,7 @@ def test_a_quoted_year_is_told_to_drop_the_quotes(tmp_path):
         ("    access: open\n", "    acess: open\n"),
         ("      homepage: https://example.org/alpha\n", "      homepage: example.org/alpha\n"),
         ("    licence: unknown\n", "    licence: {spdx: CC-BY-5.0}\n"),
-        ("    added: 2026-11-25\n", "    added: 25.11.2026\n"),
+        ("        url: https://example.org/alpha\n    added: 2026-11-25\n", "        url: https://example.org/alpha\n    added: 25.11.2026\n"),
         ("    summary: {zh: 一句话简介。, en: One-line summary.}\n", "    summary: {zh: 一句话简介。}\n"),
         ("    name: Alpha\n", "    name: Beta\n"),
         ("    scenes: [shelf]\n", "    scenes: shelf\n"),

@@ -12,6 +12,7 @@ from generator.load import parse_document
 from generator.problems import LoadError
 from generator.scaffold import append_entry, existing_ids, skeleton
 from generator.validate import validate_document
+from edits import replace_once
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
@@ -126,7 +127,7 @@ def test_skeleton_alone_under_datasets_validates_once_filled(tmp_path):
 
 
 def test_unknown_figure_left_as_placeholder_asks_for_verified_false(tmp_path):
-    text = "datasets:\n" + fill(skeleton("gamma", TODAY)).replace("value: 1200", "value: ~", 1)
+    text = "datasets:\n" + replace_once(fill(skeleton("gamma", TODAY)), "images:\n        value: 1200", "images:\n        value: ~")
     problems = problems_of(tmp_path, text)
     assert problems == [
         f"data/datasets.yaml:{line_of(text, 'images:') + 1}:9: error: datasets[0] (gamma).stats.images: "

@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from test_site import copy_project
+from edits import replace_once
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,11 +51,11 @@ def test_serve_follows_edits_and_shows_errors_without_stopping(tmp_path):
         assert wait_for(lambda: (fetch(page) or "").find("Retail Product Checkout") >= 0, 60), (tmp_path / "serve.log").read_text()
 
         text = project.data_file.read_text(encoding="utf-8")
-        edited = text.replace("Retail Product Checkout dataset", "Retail Product Checkout dataset (edited)", 1)
+        edited = replace_once(text, "Retail Product Checkout dataset", "Retail Product Checkout dataset (edited)")
         project.data_file.write_text(edited, encoding="utf-8")
         assert wait_for(lambda: "(edited)" in (fetch(page) or ""), 30), "the page did not follow the edit"
 
-        project.data_file.write_text(edited.replace("value: 83739", "value: 3M", 1), encoding="utf-8")
+        project.data_file.write_text(replace_once(edited, "value: 83739", "value: 3M"), encoding="utf-8")
         assert wait_for(lambda: "validation-errors" in (fetch(page) or ""), 30), "no error banner on the page"
         html = fetch(page) or ""
         assert "expected a whole number" in html and "(edited)" in html  # the last valid page stays

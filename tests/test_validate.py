@@ -14,6 +14,7 @@ from generator.cli import main
 from generator.load import load_document
 from generator.problems import LoadError
 from generator.validate import validate_document
+from edits import replace_once
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
@@ -57,7 +58,7 @@ def test_minimal_fixture_validates(tmp_path):
 
 
 def test_yaml_syntax_error_is_one_message_with_its_line(tmp_path):
-    text = MINIMAL.replace("    year: 2020\n", "    year: [2020\n", 1)
+    text = replace_once(MINIMAL, "    year: 2020\n", "    year: [2020\n")
     (msg,) = problems_for(tmp_path, text)
     assert msg.startswith("data/datasets.yaml:")
     assert "YAML syntax error" in msg
@@ -66,7 +67,7 @@ def test_yaml_syntax_error_is_one_message_with_its_line(tmp_path):
 
 
 def test_duplicate_key_reports_both_lines(tmp_path):
-    text = MINIMAL.replace("    year: 2020\n", "    year: 2020\n    year: 2019\n", 1)
+    text = replace_once(MINIMAL, "    year: 2020\n", "    year: 2020\n    year: 2019\n")
     first, second = line_of(text, "year: 2020"), line_of(text, "year: 2019")
     assert problems_for(tmp_path, text) == [
         f"data/datasets.yaml:{second}:5: error: datasets[0].year: duplicate key 'year' (first given on line {first}); "
@@ -75,7 +76,7 @@ def test_duplicate_key_reports_both_lines(tmp_path):
 
 
 def test_duplicate_id_reports_both_lines(tmp_path):
-    text = MINIMAL.replace("id: beta", "id: alpha")
+    text = replace_once(MINIMAL, "id: beta", "id: alpha")
     first, second = line_of(text, "id: alpha"), line_of(text, "id: alpha", 2)
     assert problems_for(tmp_path, text) == [
         f"data/datasets.yaml:{second}:9: error: datasets[1] (alpha).id: duplicate id 'alpha': datasets[0] on line {first} has the same id; each must be unique"
@@ -83,13 +84,13 @@ def test_duplicate_id_reports_both_lines(tmp_path):
 
 
 def test_duplicate_name_is_case_insensitive(tmp_path):
-    text = MINIMAL.replace("name: Beta", "name: ALPHA")
+    text = replace_once(MINIMAL, "name: Beta", "name: ALPHA")
     (msg,) = problems_for(tmp_path, text)
     assert f"duplicate name 'ALPHA': datasets[0] on line {line_of(text, 'name: Alpha')}" in msg
 
 
 def test_figure_with_units_names_the_field_and_value(tmp_path):
-    text = MINIMAL.replace("        value: 1000\n", "        value: 3M\n", 1)
+    text = replace_once(MINIMAL, "        value: 1000\n", "        value: 3M\n")
     assert problems_for(tmp_path, text) == [
         f"data/datasets.yaml:{line_of(text, 'value: 3M')}:16: error: datasets[0] (alpha).stats.images.value: "
         "expected a whole number ≥ 0, got '3M'; write the whole number without separators or units"
@@ -97,13 +98,13 @@ def test_figure_with_units_names_the_field_and_value(tmp_path):
 
 
 def test_negative_figure_is_out_of_range(tmp_path):
-    text = MINIMAL.replace("        value: 10\n", "        value: -5\n", 1)
+    text = replace_once(MINIMAL, "        value: 10\n", "        value: -5\n")
     (msg,) = problems_for(tmp_path, text)
     assert msg.endswith("datasets[0] (alpha).stats.classes.value: expected a number ≥ 0, got -5")
 
 
 def test_unknown_key_suggests_the_close_field(tmp_path):
-    text = MINIMAL.replace("      homepage: https://example.org/alpha", "      homepgae: https://example.org/alpha")
+    text = replace_once(MINIMAL, "      homepage: https://example.org/alpha", "      homepgae: https://example.org/alpha")
     assert problems_for(tmp_path, text) == [
         f"data/datasets.yaml:{line_of(text, 'homepgae')}:7: error: datasets[0] (alpha).links.homepgae: "
         "unknown field `homepgae`; did you mean `homepage`?"
@@ -111,7 +112,7 @@ def test_unknown_key_suggests_the_close_field(tmp_path):
 
 
 def test_missing_language_names_the_text(tmp_path):
-    text = MINIMAL.replace("summary: {zh: 一句话简介。, en: One-line summary.}", "summary: {zh: 一句话简介。}")
+    text = replace_once(MINIMAL, "summary: {zh: 一句话简介。, en: One-line summary.}", "summary: {zh: 一句话简介。}")
     assert problems_for(tmp_path, text) == [
         f"data/datasets.yaml:{line_of(text, 'summary: {zh: 一句话简介。}')}:14: error: datasets[0] (alpha).summary: "
         "required field `en` is missing (every text needs both `zh:` and `en:`)"
@@ -119,7 +120,7 @@ def test_missing_language_names_the_text(tmp_path):
 
 
 def test_unknown_vocabulary_value_suggests_the_closest(tmp_path):
-    text = MINIMAL.replace("tasks: [detection]", "tasks: [detecton]")
+    text = replace_once(MINIMAL, "tasks: [detection]", "tasks: [detecton]")
     (msg,) = problems_for(tmp_path, text)
     assert msg.startswith(f"data/datasets.yaml:{line_of(text, 'detecton')}:13: error: datasets[0] (alpha).tasks[0]: expected one of classification,")
     assert msg.endswith("got 'detecton'; did you mean 'detection'?")
@@ -127,7 +128,7 @@ def test_unknown_vocabulary_value_suggests_the_closest(tmp_path):
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,hi", "file:///etc/passwd", "arxiv 1904.00853"])
 def test_only_http_urls_are_accepted(tmp_path, url):
-    text = MINIMAL.replace("      homepage: https://example.org/alpha", f"      homepage: '{url}'")
+    text = replace_once(MINIMAL, "      homepage: https://example.org/alpha", f"      homepage: '{url}'")
     assert problems_for(tmp_path, text) == [
         f"data/datasets.yaml:{line_of(text, url)}:17: error: datasets[0] (alpha).links.homepage: expected an http(s) URL, got {url!r}"
     ]
@@ -141,7 +142,7 @@ def test_local_sample_path_must_stay_inside_data(tmp_path):
         "        licence: CC0-1.0\n"
         "        caption: {zh: 图, en: picture}\n"
     )
-    text = MINIMAL.replace("    competitions:\n", sample + "    competitions:\n", 1)
+    text = replace_once(MINIMAL, "    competitions:\n", sample + "    competitions:\n")
     assert problems_for(tmp_path, text) == [
         f"data/datasets.yaml:{line_of(text, 'path: ../../etc/passwd')}:15: error: datasets[0] (alpha).samples[0].path: "
         "expected a path inside data/, got '../../etc/passwd'"
@@ -152,12 +153,12 @@ def test_local_sample_path_that_exists_is_accepted(tmp_path):
     (tmp_path / "data" / "samples").mkdir(parents=True)
     (tmp_path / "data" / "samples" / "a.jpg").write_bytes(b"x")
     sample = "    samples:\n      - {path: samples/a.jpg, credit: me, licence: CC0-1.0, caption: {zh: 图, en: picture}}\n"
-    catalog = valid(tmp_path, MINIMAL.replace("    competitions:\n", sample + "    competitions:\n", 1))
+    catalog = valid(tmp_path, replace_once(MINIMAL, "    competitions:\n", sample + "    competitions:\n"))
     assert catalog.datasets[0].samples[0].path == "samples/a.jpg"
 
 
 def test_duplicate_rank_names_both_lines(tmp_path):
-    text = MINIMAL.replace("{rank: 2, title: Runner-up}", "{rank: 1, title: Runner-up}")
+    text = replace_once(MINIMAL, "{rank: 2, title: Runner-up}", "{rank: 1, title: Runner-up}")
     assert problems_for(tmp_path, text) == [
         f"data/datasets.yaml:{line_of(text, 'Runner-up')}:20: error: datasets[0] (alpha).competitions[0].solutions[1].rank: "
         f"rank 1 is given twice in this competition (also on line {line_of(text, 'title: Winner')})"
@@ -165,43 +166,43 @@ def test_duplicate_rank_names_both_lines(tmp_path):
 
 
 def test_splits_must_add_up_when_exact(tmp_path):
-    text = MINIMAL.replace("test: {value: 200,", "test: {value: 250,")
+    text = replace_once(MINIMAL, "test: {value: 200,", "test: {value: 250,")
     (msg,) = problems_for(tmp_path, text)
     assert msg.endswith("stats.splits: the splits add up to 1,050 images but stats.images says 1,000; fix one of them, or mark the figures `qualifier: approx`")
 
 
 def test_yaml11_booleans_stay_text_and_are_refused_where_a_boolean_is_expected(tmp_path):
     # `no` is Norway, not false: it stays text where text is expected ...
-    catalog = valid(tmp_path, MINIMAL.replace("name: Beta", "name: no"))
+    catalog = valid(tmp_path, replace_once(MINIMAL, "name: Beta", "name: no"))
     assert catalog.datasets[1].name == "no"
     # ... and is reported where true/false is expected
-    text = MINIMAL.replace("    year: 2020\n", "    year: 2020\n    in_seed: yes\n", 1)
+    text = replace_once(MINIMAL, "    year: 2020\n", "    year: 2020\n    in_seed: yes\n")
     assert problems_for(tmp_path, text) == [
         f"data/datasets.yaml:{line_of(text, 'in_seed: yes')}:14: error: datasets[0] (alpha).in_seed: expected true or false, got 'yes'"
     ]
 
 
 def test_dates_are_not_guessed_where_text_is_expected(tmp_path):
-    catalog = valid(tmp_path, MINIMAL.replace("name: Beta", "name: 2020-01-02"))
+    catalog = valid(tmp_path, replace_once(MINIMAL, "name: Beta", "name: 2020-01-02"))
     assert catalog.datasets[1].name == "2020-01-02"
-    text = MINIMAL.replace("    added: 2026-11-25\n", "    added: 2026-13-45\n", 1)
+    text = replace_once(MINIMAL, "        url: https://example.org/alpha\n    added: 2026-11-25\n", "        url: https://example.org/alpha\n    added: 2026-13-45\n")
     (msg,) = problems_for(tmp_path, text)
     assert msg.endswith("datasets[0] (alpha).added: expected a date written YYYY-MM-DD, got '2026-13-45'")
 
 
 def test_number_where_text_is_expected_asks_for_quotes(tmp_path):
-    text = MINIMAL.replace("name: Beta", "name: 10")
+    text = replace_once(MINIMAL, "name: Beta", "name: 10")
     (msg,) = problems_for(tmp_path, text)
     assert msg.endswith("datasets[1] (beta).name: expected text, got 10; put it in quotes")
 
 
 def test_octal_looking_numbers_are_decimal(tmp_path):
-    catalog = valid(tmp_path, MINIMAL.replace("        value: 10\n", "        value: 010\n", 1))
+    catalog = valid(tmp_path, replace_once(MINIMAL, "        value: 10\n", "        value: 010\n"))
     assert catalog.datasets[0].stats.classes.value == 10
 
 
 def test_unsafe_tag_is_refused(tmp_path):
-    text = MINIMAL.replace("name: Alpha", "name: !!python/object/apply:os.system ['true']")
+    text = replace_once(MINIMAL, "name: Alpha", "name: !!python/object/apply:os.system ['true']")
     (msg,) = problems_for(tmp_path, text)
     assert msg.startswith(f"data/datasets.yaml:{line_of(text, 'os.system')}:11: error: datasets[0].name: the tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed")
 
@@ -217,14 +218,14 @@ def test_billion_laughs_fails_fast_with_a_message(tmp_path):
 
 
 def test_invalid_utf8_is_located(tmp_path):
-    raw = MINIMAL.replace("name: Alpha", "name: Al\udcffpha").encode("utf-8", "surrogateescape")
+    raw = replace_once(MINIMAL, "name: Alpha", "name: Al\udcffpha").encode("utf-8", "surrogateescape")
     (msg,) = problems_for(tmp_path, raw)
     assert msg == f"data/datasets.yaml:{line_of(MINIMAL, 'name: Alpha')}:13: error: the file is not valid UTF-8 (byte 0xff); save it as UTF-8"
 
 
 def test_control_character_is_located_after_chinese_text(tmp_path):
     # the column counts characters, not UTF-8 bytes, even with Chinese text before it
-    text = MINIMAL.replace("name: Alpha", "name: 阿尔法\x07Alpha", 1)
+    text = replace_once(MINIMAL, "name: Alpha", "name: 阿尔法\x07Alpha")
     (msg,) = problems_for(tmp_path, text)
     assert msg == (
         f"data/datasets.yaml:{line_of(MINIMAL, 'name: Alpha')}:14: error: YAML syntax error: "
@@ -245,9 +246,7 @@ def test_file_size_is_capped(tmp_path, monkeypatch):
 
 def test_every_problem_is_reported_at_once_sorted_by_position(tmp_path):
     text = (
-        MINIMAL.replace("year: 2020", "year: twenty")
-        .replace("licence: {spdx: CC-BY-4.0", "licence: {spdx: CC-BY-4")
-        .replace("access: open", "access: opne")
+        replace_once(replace_once(replace_once(MINIMAL, "year: 2020", "year: twenty"), "licence: {spdx: CC-BY-4.0", "licence: {spdx: CC-BY-4"), "access: open", "access: opne")
     )
     msgs = problems_for(tmp_path, text)
     assert len(msgs) == 3
@@ -266,7 +265,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_cli_exit_codes_and_formats_never_traceback(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    (data_dir / "datasets.yaml").write_text(MINIMAL.replace("year: 2020", "year: 1800"), encoding="utf-8")
+    (data_dir / "datasets.yaml").write_text(replace_once(MINIMAL, "year: 2020", "year: 1800"), encoding="utf-8")
     before = sorted(p.name for p in tmp_path.rglob("*"))
 
     text = run_cli("--root", str(tmp_path), "validate", cwd=ROOT)
@@ -307,14 +306,14 @@ def test_empty_dataset_list_is_a_located_problem(tmp_path):
 
 
 def test_result_value_above_its_unit_names_the_fix(tmp_path):
-    text = MINIMAL.replace("        value: 0.802\n", "        value: 80.2\n", 1)
+    text = replace_once(MINIMAL, "        value: 0.802\n", "        value: 80.2\n")
     (msg,) = problems_for(tmp_path, text)
     assert msg.startswith(f"data/datasets.yaml:{line_of(text, 'method: Better')}:")
     assert "datasets[0] (alpha).results[1]: a value in 'ratio' is at most 1, got 80.2; write it as a percentage with `unit: '%'`" in msg
 
 
 def test_result_value_with_its_unit_in_the_number_is_refused_at_its_line(tmp_path):
-    text = MINIMAL.replace("        value: 71.5\n", '        value: "71.5%"\n', 1)
+    text = replace_once(MINIMAL, "        value: 71.5\n", '        value: "71.5%"\n')
     (msg,) = problems_for(tmp_path, text)
     line = line_of(text, '"71.5%"')
     assert msg.startswith(f"data/datasets.yaml:{line}:")
@@ -323,7 +322,7 @@ def test_result_value_with_its_unit_in_the_number_is_refused_at_its_line(tmp_pat
 
 
 def test_result_source_kind_is_a_closed_vocabulary(tmp_path):
-    text = MINIMAL.replace("kind: competitor}", "kind: competitors}", 1)
+    text = replace_once(MINIMAL, "kind: competitor}", "kind: competitors}")
     (msg,) = problems_for(tmp_path, text)
     assert f"data/datasets.yaml:{line_of(text, 'kind: competitors')}:" in msg
     assert "results[1].source.kind" in msg and "competitor" in msg
@@ -337,7 +336,7 @@ def test_best_result_compares_only_the_first_results_metric_and_split(tmp_path):
 
 
 def test_confirmed_download_with_unknown_access_is_located_at_access(tmp_path):
-    text = MINIMAL.replace("    access: registration\n", "    access: unknown\n", 1)
+    text = replace_once(MINIMAL, "    access: registration\n", "    access: unknown\n")
     (msg,) = problems_for(tmp_path, text)
     assert msg == (
         f"data/datasets.yaml:{line_of(text, 'access: unknown')}:13: error: datasets[1] (beta).access: access is 'unknown' "
@@ -345,5 +344,5 @@ def test_confirmed_download_with_unknown_access_is_located_at_access(tmp_path):
         "download; write how it is obtained (open, registration or application), or mark that link `verified: false`"
     )
     # an unconfirmed address does not tell how the data is obtained
-    unconfirmed = text.replace("          expect: [403]\n", "          expect: [403]\n          verified: false\n", 1)
+    unconfirmed = replace_once(text, "          expect: [403]\n", "          expect: [403]\n          verified: false\n")
     assert valid(tmp_path, unconfirmed).datasets[1].access == "unknown"

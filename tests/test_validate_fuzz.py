@@ -11,6 +11,7 @@ from generator.load import Document, load_document, parse_document
 from generator.model import Catalog
 from generator.problems import LoadError
 from generator.validate import validate_document
+from edits import replace_once
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = (ROOT / "data" / "datasets.yaml").read_text(encoding="utf-8").splitlines(keepends=True)
@@ -128,8 +129,10 @@ def test_the_real_file_loads_dataset_by_dataset_and_an_edit_reparses_one(tmp_pat
     parsed.clear()
     assert load_document(path, "data/datasets.yaml", cache).data == whole.data and parsed == []
 
-    path.write_text("".join(REAL).replace("\n    name: RPC\n", "\n    name: RPC edited\n"), encoding="utf-8")
+    # the last dataset, whichever it is: the catalogue grows and is reordered
+    last = whole.data["datasets"][-1]["id"]
+    path.write_text(replace_once("".join(REAL), f"  - id: {last}\n", f"  - id: {last}-edited\n"), encoding="utf-8")
     edited = load_document(path, "data/datasets.yaml", cache)
-    assert len(parsed) == 1 and "name: RPC edited" in parsed[0]
-    assert edited.data["datasets"][1]["name"] == "RPC edited"
+    assert len(parsed) == 1 and f"id: {last}-edited" in parsed[0]
+    assert edited.data["datasets"][-1]["id"] == f"{last}-edited"
     assert dict(cold.values) == whole.values and edited.position(("datasets", 1, "name")) == whole.position(("datasets", 1, "name"))

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from gitrepo import git
+from edits import replace_once
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -132,14 +133,9 @@ def run_listing_step(tmp_path: Path, head_text: str) -> tuple[list[str], dict[st
 
 def test_link_listing_step_finds_the_urls_on_added_and_changed_lines(tmp_path):
     head = (
-        MINIMAL.replace("homepage: https://example.org/alpha\n", "homepage: https://example.org/alpha/new\n")
-        .replace("{rank: 1, title: Winner, url: https://example.org/w1}", "{rank: 1, title: Winner, url: https://example.org/w1?a=1,2}")
-        .replace(
-            "          expect: [403]\n",
-            "          expect: [403]\n"
+        replace_once(replace_once(replace_once(MINIMAL, "homepage: https://example.org/alpha\n", "homepage: https://example.org/alpha/new\n"), "{rank: 1, title: Winner, url: https://example.org/w1}", "{rank: 1, title: Winner, url: https://example.org/w1?a=1,2}"), "          expect: [403]\n", "          expect: [403]\n"
             "        - {url: https://example.org/beta/mirror, label: {zh: 镜像, en: Mirror}}\n"
-            "  # see https://example.org/only-in-a-comment\n",
-        )
+            "  # see https://example.org/only-in-a-comment\n")
     )
     urls, outputs = run_listing_step(tmp_path, head)
     assert urls == [
@@ -151,7 +147,7 @@ def test_link_listing_step_finds_the_urls_on_added_and_changed_lines(tmp_path):
 
 
 def test_link_listing_step_with_no_new_link_says_zero(tmp_path):
-    urls, outputs = run_listing_step(tmp_path, MINIMAL.replace("name: Alpha\n", "name: Alpha v2\n"))
+    urls, outputs = run_listing_step(tmp_path, replace_once(MINIMAL, "name: Alpha\n", "name: Alpha v2\n"))
     assert urls == []
     assert outputs["count"] == "0"
 
