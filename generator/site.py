@@ -773,16 +773,22 @@ def _build_locked(project: Project, options: BuildOptions, site_dir: Path) -> Bu
     staged = stage(project, options)
     times = staged.times
     tmp = Path(tempfile.mkdtemp(prefix=SITE_NEW_PREFIX.format(name=site_dir.name), dir=site_dir.parent))
+    # The English site is built beside the new tree and moved into it after both builds:
+    # MkDocs empties its site_dir when a build starts, and the zh build's is the tree's root,
+    # so a zh build that started late (a slow jieba start) deleted an en site already built.
+    tmp_en = Path(tempfile.mkdtemp(prefix=SITE_NEW_PREFIX.format(name=site_dir.name), dir=site_dir.parent))
     try:
-        configs = {lang: write_language_config(project, staged, lang, tmp if lang is Lang.ZH else tmp / "en") for lang in Lang}
+        configs = {lang: write_language_config(project, staged, lang, tmp if lang is Lang.ZH else tmp_en) for lang in Lang}
         with _env("SOURCE_DATE_EPOCH", _source_date_epoch(staged.catalog)):
             for lang, (wall, cpu) in _run_mkdocs_builds(configs).items():
                 times.wall[f"mkdocs {lang.value}"] = wall
                 times.cpu[f"mkdocs {lang.value}"] = cpu
+        os.replace(tmp_en, tmp / "en")
         with times.measure("swap in"):
             swap_in(tmp, site_dir, discard_in_background)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp_en, ignore_errors=True)
         raise
     return BuildResult(
         site_dir=site_dir,
