@@ -111,7 +111,10 @@ class _Handler(SimpleHTTPRequestHandler):
         self.server.answer(self)
 
     def serve_file(self) -> None:
-        super().do_HEAD() if self.command == "HEAD" else super().do_GET()
+        if self.command == "HEAD":
+            super().do_HEAD()
+        else:
+            super().do_GET()
 
     def translate_path(self, path: str) -> str:
         prefix = self.server.prefix
