@@ -14,7 +14,7 @@ from generator.problems import LoadError, Problem
 from generator.validate import validate_document
 from edits import replace_once
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
 TEXT = FIXTURE.read_text(encoding="utf-8")
 

@@ -28,7 +28,7 @@ from generator.images import (
 )
 from loopback import Loopback, Raw, Reply
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SEED_IMAGES = REPO.parent / "shared" / "seed-images"
 SEED_COMMIT = "dbec3723f856fb4424e44cec25bcc204c75d7ddc"
 NAME_RE = re.compile(r"^(?P<id>[a-z0-9-]+)-(?P<index>\d+)-(?P<width>\d+)w\.[0-9a-f]{8}\.(?P<ext>webp|jpg)$")

@@ -28,7 +28,7 @@ from loopback import serve
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = REPO / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = REPO / "test-artifacts"
@@ -367,7 +367,7 @@ def test_compare_table_sorts_by_images_and_filters_by_task(make_context, site: S
     assert int(first.evaluate(f"r => r.cells[{column}].dataset.value")) == largest
     assert values[0] == str(largest)
 
-    # one task ticked at a time (multi-select, URL state and counts: tests/test_search_browser.py)
+    # one task ticked at a time (multi-select, URL state and counts: tests/browser/test_search_browser.py)
     boxes = page.locator("form[data-compare-filters] input[name=task]")
     tasks = boxes.evaluate_all("bs => bs.map(b => b.value)")
     for task in tasks:

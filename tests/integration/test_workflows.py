@@ -22,7 +22,7 @@ import yaml
 from gitrepo import git
 from edits import replace_once
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
 BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]  # how GitHub runs a `run:` step

@@ -22,7 +22,7 @@ from generator.links import LinkResult, LinkRun, LinkSource, Verdict, write_repo
 from generator.project import Project
 from generator.site import BuildOptions, stage
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
 GOLDEN = ROOT / "tests" / "golden"
 REGENERATE = "./dev golden"

@@ -39,7 +39,7 @@ from generator.render import RenderInputs, ordered, render_pages
 from generator.site import BuildOptions, build_site
 from generator.validate import validate_document
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
 SITE = "https://example.org/"
 

@@ -28,7 +28,7 @@ from loopback import serve
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 PREFIX = {Lang.ZH: "", Lang.EN: "en/"}
 TIMEOUT_MS = 10_000

@@ -16,7 +16,7 @@ from generator.problems import LoadError
 from generator.validate import validate_document
 from edits import replace_once
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
 
 

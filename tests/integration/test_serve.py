@@ -12,7 +12,7 @@ from pathlib import Path
 from test_site import copy_project
 from edits import replace_once
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

@@ -1,5 +1,5 @@
 """The site: a real strict MkDocs build of both languages, determinism, atomicity
-(the golden pages are tests/test_golden.py's)."""
+(the golden pages are tests/integration/test_golden.py's)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from generator.site import BuildError, BuildOptions, build_site, stage
 from generator.validate import validate_document
 from edits import replace_once
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
 # the built-site tests use their own small catalogue, never the real one (which grows)
 SITE_FIXTURE = ROOT / "tests" / "fixtures" / "site.yaml"

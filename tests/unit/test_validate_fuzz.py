@@ -13,7 +13,7 @@ from generator.problems import LoadError
 from generator.validate import validate_document
 from edits import replace_once
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REAL = (ROOT / "data" / "datasets.yaml").read_text(encoding="utf-8").splitlines(keepends=True)
 DATA_DIR = ROOT / "data"
 

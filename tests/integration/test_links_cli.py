@@ -15,7 +15,7 @@ from generator.render import catalog_links
 from loopback import Loopback, Reply
 from edits import replace_each, replace_once
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
 
 

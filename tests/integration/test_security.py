@@ -29,7 +29,7 @@ from generator.site import BuildOptions, build_site
 from loopback import Reply, serve
 from edits import replace_each, replace_once
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
 CHROMIUM = Path("/usr/bin/chromium")
 

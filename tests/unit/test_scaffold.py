@@ -14,7 +14,7 @@ from generator.scaffold import append_entry, existing_ids, skeleton
 from generator.validate import validate_document
 from edits import replace_once
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
 TODAY = dt.date(2026, 11, 25)
 

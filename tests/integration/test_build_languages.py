@@ -13,7 +13,7 @@ import pytest
 from generator.project import Project
 from generator.site import BuildOptions, build_site
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
 LATE_S = 4.0  # longer than the en build of the small fixture takes to write its pages
 
