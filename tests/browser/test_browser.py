@@ -109,8 +109,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Path) -> Itera
         yield Site(root / "site", base, project)
     finally:
         server.close()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture(scope="module")
