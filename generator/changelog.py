@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from generator.load import parse_document
 from generator.model import Catalog, Figure, Qualifier, catalog_links
-from generator.problems import LoadError
+from generator.errors import BadInput, InvalidData, LoadError
 from generator.validate import validate_document
 
 DEFAULT_PATH = "data/datasets.yaml"
@@ -50,8 +50,8 @@ _RAW_URL_PATHS: tuple[tuple[str, ...], ...] = (
 )
 
 
-class ChangelogError(ValueError):
-    """A revision or file that cannot be compared (exit code 2 at the CLI)."""
+class ChangelogError(BadInput, ValueError):
+    """A revision or file that cannot be compared."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ def _load(raw: bytes, file: Path, display: str, data_dir: Path) -> _Version:
         raise ChangelogError(f"{display} is not readable YAML:\n{err}") from None
     try:
         catalog = validate_document(doc, data_dir)
-    except LoadError:
+    except InvalidData:
         return _Version(_raw_entries(doc.data), validated=False)
     return _Version(_catalog_entries(catalog), validated=True)
 

@@ -32,8 +32,6 @@ import pydantic_core
 
 from generator.citations import BibEntry, bib_file, bib_path, bibtex_for, cited_on, croissant_path, gbt7714
 from generator.model import (
-    SCENE_LABELS,
-    TASK_LABELS,
     Access,
     Author,
     Dataset,
@@ -41,6 +39,7 @@ from generator.model import (
     Lang,
     Licence,
 )
+from generator.strings import label
 
 CATALOGUE_NAME = {"en": "SKU-level product-image datasets", "zh": "SKU 级商品图像数据集"}
 CATALOGUE_DESCRIPTION = {
@@ -178,7 +177,7 @@ def _encoding_format(url: str) -> str:
 
 
 def keywords(d: Dataset, lang: Lang) -> list[str]:
-    return [TASK_LABELS[x][lang] for x in d.tasks] + [SCENE_LABELS[x][lang] for x in d.scenes]
+    return [label(x, lang) for x in d.tasks] + [label(x, lang) for x in d.scenes]
 
 
 # ---------------------------------------------------------------- schema.org

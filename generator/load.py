@@ -24,7 +24,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.cache import StaleFormat, read_cache, save_cache
-from generator.problems import LoadError, Problem
+from generator.errors import LoadError
+from generator.problems import Problem
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 # A "billion laughs" file expands a few aliases into billions of values; real catalogues

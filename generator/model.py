@@ -166,40 +166,6 @@ class Confidence(StrEnum):
     LOW = "low"
 
 
-# Reader-facing names of the closed vocabularies, in both languages.
-TASK_LABELS: dict[Task, Text] = {
-    Task.CLASSIFICATION: Text(zh="分类", en="Classification"),
-    Task.RETRIEVAL: Text(zh="检索", en="Retrieval"),
-    Task.DETECTION: Text(zh="检测", en="Detection"),
-    Task.INSTANCE_SEGMENTATION: Text(zh="实例分割", en="Instance segmentation"),
-    Task.COUNTING: Text(zh="计数", en="Counting"),
-    Task.TEXT_RECOGNITION: Text(zh="文字识别", en="Text recognition"),
-}
-SCENE_LABELS: dict[Scene, Text] = {
-    Scene.ECOMMERCE: Text(zh="电商", en="E-commerce"),
-    Scene.CHECKOUT: Text(zh="结账台", en="Checkout counter"),
-    Scene.SHELF: Text(zh="货架", en="Shelf"),
-    Scene.VENDING_MACHINE: Text(zh="售货机", en="Vending machine"),
-    Scene.GROCERY: Text(zh="杂货店", en="Grocery store"),
-    Scene.HAND_HELD: Text(zh="手持拍摄", en="Hand-held"),
-    Scene.STUDIO: Text(zh="棚拍", en="Studio"),
-    Scene.LEAFLET: Text(zh="促销传单", en="Advertising leaflet"),
-}
-ACCESS_LABELS: dict[Access, Text] = {
-    Access.OPEN: Text(zh="公开下载", en="Open download"),
-    Access.REGISTRATION: Text(zh="需注册", en="Registration"),
-    Access.APPLICATION: Text(zh="需申请", en="On application"),
-    Access.DEFUNCT: Text(zh="已失效", en="Defunct"),
-    Access.UNKNOWN: Text(zh="未知", en="Unknown"),
-}
-SKU_LEVEL_LABELS: dict[SkuLevel, Text] = {
-    SkuLevel.YES: Text(zh="SKU 级", en="SKU-level"),
-    SkuLevel.PARTLY: Text(zh="部分 SKU 级", en="Partly SKU-level"),
-    SkuLevel.NO: Text(zh="非 SKU 级", en="Not SKU-level"),
-    SkuLevel.UNVERIFIED: Text(zh="未核实", en="Unverified"),
-}
-
-
 class Figure(Model):
     """A count (images, classes, instances, a split) with its provenance."""
 
@@ -644,11 +610,6 @@ class ResultSourceKind(StrEnum):
     THIRD_PARTY = "third-party"  # someone else measuring or copying a score
 
 
-RESULT_SOURCE_KIND_LABELS: dict[ResultSourceKind, Text] = {
-    ResultSourceKind.AUTHORS: Text(zh="数据集作者", en="dataset authors"),
-    ResultSourceKind.COMPETITOR: Text(zh="方法作者自报", en="competitor's own report"),
-    ResultSourceKind.THIRD_PARTY: Text(zh="第三方", en="third party"),
-}
 
 
 class ResultSource(Model):

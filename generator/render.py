@@ -24,16 +24,11 @@ from markupsafe import Markup
 
 from generator import compare
 from generator.citations import page_citation
-from generator.exports import CATALOGUE_CROISSANT, croissant_path, export_files, schema_org
 from generator.load import parse_document
+from generator.exports import CATALOGUE_CROISSANT, croissant_path, export_files, schema_org
 from generator.markup import fence, front_matter_text, md_text, slug
 from generator.model import (
-    ACCESS_LABELS,
     Access,
-    RESULT_SOURCE_KIND_LABELS,
-    SCENE_LABELS,
-    SKU_LEVEL_LABELS,
-    TASK_LABELS,
     Catalog,
     Dataset,
     Figure,
@@ -41,6 +36,7 @@ from generator.model import (
     Licence,
     Qualifier,
     Result,
+    ResultSourceKind,
     ResultUnit,
     Scene,
     SkuLevel,
@@ -49,6 +45,7 @@ from generator.model import (
     catalog_json_schema,
     catalog_links,
 )
+from generator.strings import label, labels, t
 
 TEMPLATES = Path(__file__).parent / "templates"
 RELATED_LIMIT = 6
@@ -133,17 +130,6 @@ class RenderInputs:
 
 
 # ---------------------------------------------------------------- formatting
-
-
-@cache
-def _strings() -> dict[str, Text]:
-    path = TEMPLATES / "strings.yaml"
-    doc = parse_document(path.read_bytes(), path, "generator/templates/strings.yaml")
-    return {key: Text(**value) for key, value in doc.data.items()}
-
-
-def t(key: str, lang: Lang) -> str:
-    return _strings()[key][lang]
 
 
 def format_count(value: int, lang: Lang) -> str:
@@ -406,7 +392,7 @@ def chart(catalog: Catalog, lang: Lang) -> Chart:
         return round(plot.bottom - (v - y0) / (y1 - y0) * (plot.bottom - plot.top), 1)
 
     at = [(sx(xv), sy(yv), d.name) for d, xv, yv in zip(points, xs, ys)]
-    labels = place_labels(at, plot)
+    boxes = place_labels(at, plot)
     marks = tuple(
         ChartMark(
             dataset=d,
@@ -417,11 +403,11 @@ def chart(catalog: Catalog, lang: Lang) -> Chart:
                 name=d.name,
                 images=format_count(d.stats.images.value or 0, lang),
                 classes=format_count(d.stats.classes.value or 0, lang),
-                task=TASK_LABELS[d.tasks[0]][lang],
+                task=label(d.tasks[0], lang),
             ),
-            label=label,
+            label=box,
         )
-        for d, (x, y, _), label in zip(points, at, labels)
+        for d, (x, y, _), box in zip(points, at, boxes)
     )
     used = {d.tasks[0] for d in points}
     return Chart(
@@ -433,7 +419,7 @@ def chart(catalog: Catalog, lang: Lang) -> Chart:
         y_ticks=tuple(ChartTick(sy(e), format_count(10**e, lang)) for e in range(y0, y1 + 1)),
         marks=marks,
         missing=missing,
-        key=tuple((TASK_COLOURS[task], TASK_LABELS[task][lang]) for task in Task if task in used),
+        key=tuple((TASK_COLOURS[task], label(task, lang)) for task in Task if task in used),
     )
 
 
@@ -605,11 +591,11 @@ def _context(inputs: RenderInputs, lang: Lang) -> dict[str, Any]:
         "sort_value": sort_value,
         "TASKS": list(Task),
         "SCENES": list(Scene),
-        "TASK_LABELS": TASK_LABELS,
-        "SCENE_LABELS": SCENE_LABELS,
-        "ACCESS_LABELS": ACCESS_LABELS,
-        "SKU_LEVEL_LABELS": SKU_LEVEL_LABELS,
-        "RESULT_SOURCE_KIND_LABELS": RESULT_SOURCE_KIND_LABELS,
+        "TASK_LABELS": labels(Task),
+        "SCENE_LABELS": labels(Scene),
+        "ACCESS_LABELS": labels(Access),
+        "SKU_LEVEL_LABELS": labels(SkuLevel),
+        "RESULT_SOURCE_KIND_LABELS": labels(ResultSourceKind),
         "result_value": result_value,
         "thumbs": inputs.thumbs,
         "link_status": inputs.links,
@@ -620,13 +606,22 @@ def _context(inputs: RenderInputs, lang: Lang) -> dict[str, Any]:
 
 
 @cache
-def _renderer_version() -> str:
-    """Part of every page key: any change to the generator's code or templates (labels live in
-    model.py, wording in strings.yaml) re-renders everything."""
+def _code_version() -> str:
+    # the code a process runs does not change under it; kept for the process
     digest = hashlib.sha256()
     package = Path(__file__).parent
-    for path in sorted([*package.glob("*.py"), *(p for p in TEMPLATES.rglob("*") if p.is_file())]):
+    for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _renderer_version() -> str:
+    """Part of every page key: any change to the generator's code, its templates or the
+    words in strings.yaml re-renders everything. Templates and words are read on every
+    build, as Jinja reloads an edited template: the live preview shows such an edit."""
+    digest = hashlib.sha256(_code_version().encode())
+    for path in sorted(p for p in TEMPLATES.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(TEMPLATES).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -679,8 +674,8 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     )
     by_task = [(task, [d for d in datasets if task in d.tasks]) for task in Task]
     by_scene = [(scene, [d for d in datasets if scene in d.scenes]) for scene in Scene]
-    plan("browse.md.j2", "tasks.md", {"title": t("by_task", lang)}, everything, heading=t("by_task", lang), groups=[(TASK_LABELS[k], v, k) for k, v in by_task])
-    plan("browse.md.j2", "scenes.md", {"title": t("by_scene", lang)}, everything, heading=t("by_scene", lang), groups=[(SCENE_LABELS[k], v, k) for k, v in by_scene])
+    plan("browse.md.j2", "tasks.md", {"title": t("by_task", lang)}, everything, heading=t("by_task", lang), groups=[(labels(Task)[k], v, k) for k, v in by_task])
+    plan("browse.md.j2", "scenes.md", {"title": t("by_scene", lang)}, everything, heading=t("by_scene", lang), groups=[(labels(Scene)[k], v, k) for k, v in by_scene])
     plan("downloads.md.j2", "downloads.md", {"title": t("downloads", lang), "croissant": CATALOGUE_CROISSANT}, everything, count=len(datasets))
     plan("reference.md.j2", "reference.md", {"title": t("reference", lang)}, _key(*base), rows=reference_rows(lang))
     plan("credits.md.j2", "credits.md", {"title": t("credits", lang)}, everything, datasets=datasets)

@@ -22,7 +22,7 @@ import jinja2
 from generator.files import write_atomic
 from generator.load import parse_document
 from generator.model import SLUG_RE, Access, Confidence, Qualifier, Scene, SkuLevel, Task
-from generator.problems import LoadError
+from generator.errors import LoadError
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE = "new-dataset.yaml.j2"

@@ -1,7 +1,7 @@
 """Loaded document -> ``Catalog``, or every problem at once, each with file:line:column.
 
 Input: a ``Document`` from ``load.py`` and the project's data folder (to check local
-sample paths). Output: a valid, immutable ``Catalog``; otherwise ``LoadError`` with every
+sample paths). Output: a valid, immutable ``Catalog``; otherwise ``InvalidData`` with every
 problem found, sorted by position, each written for a contributor who has never read the
 code: place, field, what was expected, what was found, and a hint where there is one.
 """
@@ -20,7 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 from generator.load import Document, YamlPath
 from generator.model import Access, Catalog, Dataset, Text
-from generator.problems import LoadError, Problem
+from generator.errors import InvalidData
+from generator.problems import Problem
 
 _QUOTED = re.compile(r"'([^']*)'")
 
@@ -225,12 +226,12 @@ class _Collector:
 
 
 def validate_document(doc: Document, data_dir: Path) -> Catalog:
-    """Check the whole document; return the catalogue or raise ``LoadError`` with every problem."""
+    """Check the whole document; return the catalogue or raise ``InvalidData`` with every problem."""
     out = _Collector(doc)
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("datasets"), list):
         out.add((), "expected a top-level `datasets:` key holding a list of datasets", "文件顶层应当是 `datasets:`，下面是数据集列表")
-        raise LoadError(out.problems)
+        raise InvalidData(out.problems)
     if not data["datasets"]:
         out.add(("datasets",), "the `datasets:` list is empty; add at least one dataset", "`datasets:` 列表是空的；请至少添加一个数据集")
     for key in data:
@@ -246,7 +247,7 @@ def validate_document(doc: Document, data_dir: Path) -> Catalog:
 
     _cross_checks(out, data["datasets"], valid, data_dir)
     if out.problems:
-        raise LoadError(out.problems)
+        raise InvalidData(out.problems)
     return Catalog(datasets=tuple(d for _, d in valid))
 
 

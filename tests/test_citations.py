@@ -14,7 +14,7 @@ import pytest
 from generator.citations import bib_file, bibtex_for, cited_on, gbt7714, gbt_authors, gbt_name
 from generator.load import load_document, parse_document
 from generator.model import Author, Dataset, Paper, PaperKind, Script
-from generator.problems import LoadError
+from generator.errors import ProblemsFound
 from generator.validate import validate_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +165,7 @@ def _problems(tmp_path: Path, text: str) -> list[str]:
     data_dir.mkdir(exist_ok=True)
     path = data_dir / "datasets.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(LoadError) as info:
+    with pytest.raises(ProblemsFound) as info:
         validate_document(load_document(path, "data/datasets.yaml"), data_dir)
     return [str(p) for p in info.value.problems]
 

@@ -10,7 +10,8 @@ import pytest
 
 from generator.cli import message_language
 from generator.load import load_document
-from generator.problems import LoadError, Problem
+from generator.errors import ProblemsFound
+from generator.problems import Problem
 from generator.validate import validate_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +22,7 @@ TEXT = FIXTURE.read_text(encoding="utf-8")
 def problems_of(tmp_path: Path, text: str) -> list[Problem]:
     path = tmp_path / "datasets.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(LoadError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         validate_document(load_document(path, "data/datasets.yaml"), tmp_path)
     return caught.value.problems
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from generator.load import parse_document
-from generator.problems import LoadError
+from generator.errors import ProblemsFound
 from generator.scaffold import append_entry, existing_ids, skeleton
 from generator.validate import validate_document
 
@@ -55,7 +55,7 @@ def validate_text(tmp_path: Path, text: str):
 
 
 def problems_of(tmp_path: Path, text: str) -> list[str]:
-    with pytest.raises(LoadError) as info:
+    with pytest.raises(ProblemsFound) as info:
         validate_text(tmp_path, text)
     return [str(p) for p in info.value.problems]
 

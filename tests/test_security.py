@@ -405,7 +405,7 @@ def test_a_build_removes_what_a_killed_build_left(tmp_path):
 
 
 def test_the_swap_never_leaves_a_moment_without_a_site(tmp_path):
-    from generator.site import swap_in
+    from generator.swap import swap_in
 
     site = tmp_path / "site"
     site.mkdir()

@@ -12,7 +12,7 @@ import pytest
 from generator import load
 from generator.cli import main
 from generator.load import load_document
-from generator.problems import LoadError
+from generator.errors import ProblemsFound
 from generator.validate import validate_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +24,7 @@ def problems_for(tmp_path: Path, text: str | bytes) -> list[str]:
     data_dir.mkdir(exist_ok=True)
     path = data_dir / "datasets.yaml"
     path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
-    with pytest.raises(LoadError) as info:
+    with pytest.raises(ProblemsFound) as info:
         validate_document(load_document(path, "data/datasets.yaml"), data_dir)
     return [str(p) for p in info.value.problems]
 
@@ -347,3 +347,27 @@ def test_confirmed_download_with_unknown_access_is_located_at_access(tmp_path):
     # an unconfirmed address does not tell how the data is obtained
     unconfirmed = text.replace("          expect: [403]\n", "          expect: [403]\n          verified: false\n", 1)
     assert valid(tmp_path, unconfirmed).datasets[1].access == "unknown"
+
+
+def test_a_rule_broken_is_invalid_data_and_unreadable_yaml_a_load_error(tmp_path):
+    from generator.errors import Exit, InvalidData, LoadError
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    path = data_dir / "datasets.yaml"
+    path.write_text("datasets:\n  - id: Not A Slug\n", encoding="utf-8")
+    with pytest.raises(InvalidData) as invalid:
+        validate_document(load_document(path, "data/datasets.yaml"), data_dir)
+    assert not isinstance(invalid.value, LoadError) and invalid.value.exit_code is Exit.BAD_INPUT
+    path.write_text("datasets:\n  - id: [unclosed\n", encoding="utf-8")
+    with pytest.raises(LoadError) as unreadable:
+        load_document(path, "data/datasets.yaml")
+    assert unreadable.value.exit_code is Exit.BAD_INPUT
+
+
+def test_build_errors_exit_by_whose_fault_it_is():
+    from generator.errors import BuildError, Exit
+
+    assert BuildError("mkdocs", "a page links to a missing page", bad_input=True).exit_code is Exit.BAD_INPUT
+    assert BuildError("render", "No space left on device", environment=True).exit_code is Exit.ENVIRONMENT
+    assert BuildError("render", "an unexpected state").exit_code is Exit.INTERNAL

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from generator.load import Document, load_document, parse_document
 from generator.model import Catalog
-from generator.problems import LoadError
+from generator.errors import ProblemsFound
 from generator.validate import validate_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +23,7 @@ def outcome(raw: bytes) -> None:
     try:
         doc = parse_document(raw, DATA_DIR / "datasets.yaml", "data/datasets.yaml")
         result = validate_document(doc, DATA_DIR)
-    except LoadError as err:
+    except ProblemsFound as err:
         assert err.problems
         for p in err.problems:
             assert p.file == "data/datasets.yaml"
@@ -94,7 +94,7 @@ def test_mutations_of_the_real_file_never_crash(mutations):
 def loaded(path: Path, cache: Path | None) -> Document | list[str]:
     try:
         return load_document(path, "data/datasets.yaml", cache)
-    except LoadError as err:
+    except ProblemsFound as err:
         return [str(p) for p in err.problems]
 
 
