@@ -411,10 +411,6 @@ def _parse_text(text: str, path: Path, display: str) -> Document:
     return Document(path=path, display=display, data=data, values=walker.values, keys=walker.keys)
 
 
-def format_path(path: YamlPath) -> str:
-    return _fmt(path)
-
-
 # ---------------------------------------------------------------- loading dataset by dataset
 #
 # A rebuild after an edit to one dataset of a thousand would spend most of its time parsing

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 from markupsafe import Markup
@@ -43,8 +43,8 @@ from generator.model import (
     Task,
     Text,
     catalog_json_schema,
-    catalog_links,
 )
+from generator.urls import PAGE_ROLES, catalog_links, entry_urls
 from generator.strings import label, labels, t
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -716,16 +716,14 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     return pages
 
 
-def _link_rows(datasets: Sequence[Dataset], statuses: Mapping[str, LinkStatus]) -> list[tuple[Dataset, str, str, LinkStatus | None]]:
-    rows = []
-    for d in datasets:
-        urls: list[tuple[str, str]] = []
-        if d.links.homepage:
-            urls.append(("homepage", d.links.homepage))
-        urls += [("download", link.url) for link in d.links.downloads]
-        if d.links.paper and d.links.paper.url:
-            urls.append(("paper", d.links.paper.url))
-        urls += [("code", link.url) for link in d.links.code]
-        for role, url in urls:
-            rows.append((d, role, url, statuses.get(url)))
-    return rows
+class LinkRow(NamedTuple):
+    """One row of the link-health page (a named tuple: the template unpacks it)."""
+
+    dataset: Dataset
+    role: str
+    url: str
+    status: LinkStatus | None
+
+
+def _link_rows(datasets: Sequence[Dataset], statuses: Mapping[str, LinkStatus]) -> list[LinkRow]:
+    return [LinkRow(d, u.role, u.url, statuses.get(u.url)) for d in datasets for u in entry_urls(d) if u.role in PAGE_ROLES]

@@ -113,7 +113,7 @@ def test_filled_skeleton_validates(tmp_path):
     assert not any(PLACEHOLDER.match(line) for line in entry.splitlines())
     text = MINIMAL + entry
     catalog = validate_text(tmp_path, text)
-    gamma = catalog.by_id()["gamma"]
+    gamma = next(d for d in catalog.datasets if d.id == "gamma")
     assert gamma.name == "Gamma"
     assert gamma.stats.images.value == 1200
     assert gamma.added == TODAY
