@@ -15,7 +15,8 @@ from pathlib import Path
 from generator import images
 from generator.model import Catalog, Dataset, Lang
 from generator.project import Project
-from generator.render import display_title, format_count, t
+from generator.filters import display_title, format_count
+from generator.strings import t
 
 SOCIAL_URL_DIR = "assets/social"
 # JPEG: the card is mostly a photo; as PNG it was 3.4x larger and 7x slower to encode

@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from generator.errors import BadInput, InvalidData, LoadError
 from generator.load import parse_document
 from generator.model import Catalog, Figure, Qualifier
 from generator.urls import catalog_links, entry_urls
-from generator.errors import BadInput, InvalidData, LoadError
 from generator.validate import validate_document
 
 DEFAULT_PATH = "data/datasets.yaml"

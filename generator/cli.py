@@ -19,9 +19,9 @@ from pathlib import Path
 from generator.errors import BadInput, BuildError, Exit, ProblemsFound, SurveyError
 from generator.load import load_document
 from generator.model import Catalog, catalog_json_schema
-from generator.urls import catalog_links
 from generator.problems import Problem, problems_json
 from generator.project import Project
+from generator.urls import catalog_links
 from generator.validate import validate_document
 
 

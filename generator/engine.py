@@ -159,11 +159,10 @@ def _palette(project: Project, lang: Lang) -> list[dict[str, object]]:
 
 def run_mkdocs(config_file: Path) -> None:
     """One strict MkDocs build; raises BuildError with MkDocs' own warnings on failure."""
+    import jieba  # Material segments Chinese with it; silence its start-up chatter
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
-
-    import jieba  # Material segments Chinese with it; silence its start-up chatter
 
     jieba.setLogLevel(logging.WARNING)
     collector = _CollectWarnings()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +29,15 @@ from urllib.parse import urlsplit
 
 import pydantic_core
 
-from generator.citations import BibEntry, bib_file, bib_path, bibtex_for, cited_on, croissant_path, gbt7714
+from generator.citations import (
+    BibEntry,
+    bib_file,
+    bib_path,
+    bibtex_for,
+    cited_on,
+    croissant_path,
+    gbt7714,
+)
 from generator.model import (
     Access,
     Author,

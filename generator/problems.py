@@ -6,7 +6,6 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-
 # How a report names the severity in each language the messages are written in.
 SEVERITY_WORDS = {"en": {"error": "error", "warning": "warning"}, "zh": {"error": "错误", "warning": "警告"}}
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from generator.errors import InvalidData
 from generator.load import Document, YamlPath
 from generator.model import Access, Catalog, Dataset, Text
-from generator.errors import InvalidData
 from generator.problems import Problem
 
 _QUOTED = re.compile(r"'([^']*)'")

@@ -695,7 +695,7 @@ class _VisibleText(__import__("html.parser").parser.HTMLParser):
 
 def _zh_sources(project: Project) -> tuple[list[str], list[str], set[str]]:
     """(strings a zh page may quote whole, the Chinese UI's own, Latin words the Chinese UI uses)."""
-    from generator.render import field_meanings_zh
+    from generator.reference import field_meanings_zh
     from generator.strings import catalogue
 
     ui = [text.zh for text in catalogue().values()]  # the vocabularies' names included
