@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from generator.load import parse_document
+from generator.document import parse_document
 from generator.model import (
     Lang,
     catalog_json_schema,

@@ -21,7 +21,7 @@ import jinja2
 
 from generator.errors import LoadError
 from generator.files import write_atomic
-from generator.load import parse_document
+from generator.document import parse_document
 from generator.model import (
     SLUG_RE,
     Access,

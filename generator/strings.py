@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
-from generator.load import parse_document
+from generator.document import parse_document
 from generator.model import Access, Lang, ResultSourceKind, Scene, SkuLevel, Task, Text
 
 STRINGS_FILE = Path(__file__).parent / "templates" / "strings.yaml"

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from generator.errors import InvalidData
-from generator.load import Document, YamlPath
+from generator.document import Document, YamlPath
 from generator.model import Access, Catalog, Dataset, Text
 from generator.problems import Problem
 

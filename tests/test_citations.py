@@ -12,7 +12,8 @@ import bibtexparser
 import pytest
 
 from generator.citations import bib_file, bibtex_for, cited_on, gbt7714, gbt_authors, gbt_name
-from generator.load import load_document, parse_document
+from generator.document import parse_document
+from generator.load import load_document
 from generator.model import Author, Dataset, Paper, PaperKind, Script
 from generator.errors import ProblemsFound
 from generator.validate import validate_document

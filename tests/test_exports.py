@@ -33,7 +33,8 @@ from generator.exports import (
     organisation_name,
     schema_org,
 )
-from generator.load import load_document, parse_document
+from generator.document import parse_document
+from generator.load import load_document
 from generator.model import Access, Catalog, Dataset, Lang, Licence
 from generator.render import RenderInputs, ordered, render_pages
 from generator.site import BuildOptions, build_site

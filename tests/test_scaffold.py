@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.load import parse_document
+from generator.document import parse_document
 from generator.errors import ProblemsFound
 from generator.scaffold import append_entry, existing_ids, skeleton
 from generator.validate import validate_document

@@ -7,7 +7,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.load import Document, load_document, parse_document
+from generator.document import Document, parse_document
+from generator.load import load_document
 from generator.model import Catalog
 from generator.errors import ProblemsFound
 from generator.validate import validate_document
