@@ -29,7 +29,6 @@ from generator.project import Project
 from generator.staging import StagedDocs, site_url
 from generator.strings import t
 
-LANG_NAMES = {Lang.ZH: "中文", Lang.EN: "English"}
 # Material's language file for each site; zh-CN is Material's "zh" declared as Simplified
 # Chinese (site_src/overrides/partials/languages/zh-CN.html)
 THEME_LANGUAGE = {Lang.ZH: "zh-CN", Lang.EN: "en"}
@@ -119,8 +118,8 @@ def language_config(
             "lang_base": {"zh": base_url, "en": base_url + "en/"},
             "home": {"zh": home_path, "en": home_path + "en/"},
             "alternate": [
-                {"name": LANG_NAMES[Lang.ZH], "link": "/", "lang": "zh"},
-                {"name": LANG_NAMES[Lang.EN], "link": "/en/", "lang": "en"},
+                {"name": t("language_zh", lang), "link": "/", "lang": "zh"},
+                {"name": t("language_en", lang), "link": "/en/", "lang": "en"},
             ],
             "made_with": t("made_with", lang),
             "back_to_compare": t("back_to_compare", lang),
@@ -250,15 +249,6 @@ def _env(name: str, value: str) -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = old
-
-
-class _CollectWarnings(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
 
 
 def build_languages(configs: Mapping[Lang, Path], catalog: Catalog) -> dict[Lang, EngineTime]:

@@ -2,7 +2,7 @@
 
 Input: a valid ``Catalog``, a language, the thumbnails made by ``images.py`` and the link
 statuses of the latest link report. Output: ``RenderedPage`` values (a path relative to the
-docs folder and its text). ``site.py`` writes them. Same input, same bytes: every list has
+docs folder and its text). ``staging.py`` writes them. Same input, same bytes: every list has
 an explicit order and nothing reads a clock.
 """
 
@@ -83,7 +83,7 @@ class PlannedPage:
 
 @dataclass(frozen=True)
 class ThumbImage:
-    """What a page needs of one thumbnail (``images.Thumbnail`` adapted by ``site.py``)."""
+    """What a page needs of one thumbnail (``images.Thumbnail`` adapted by ``staging.py``)."""
 
     width: int
     height: int

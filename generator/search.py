@@ -25,7 +25,7 @@ from generator.model import Catalog, Dataset, Lang
 from generator.strings import label
 
 HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-# Material's separator (site.py sets it): what the worker splits index text at
+# Material's separator (engine.py sets it): what the worker splits index text at
 SEPARATOR = r'[\s\u200b\-_,:!=\[\]()"`/]+|\.(?!\d)|&[lg]t;|(?!\b)(?=[A-Z][a-z])'
 TERMS_FILE = "search-terms.{lang}.json"  # beside the staged docs folders, not in them
 USER_DICT_FILE = "jieba-user.txt"

@@ -219,8 +219,8 @@ def stage_docs(
             if previous.get(page.path) == page.key and writer.keep(page.path):
                 continue
             writer.write(page.path, page.render())
-        for page in shared_exports:
-            writer.write(page.path, page.text)
+        for export in shared_exports:
+            writer.write(export.path, export.text)
         writer.write(compare.FACTS_FILE, compare.facts_json(compare.pick_facts(catalog, lang, t, format_count, inputs.dataset_keys)))
         if lang is Lang.ZH:  # robots.txt is read at the host's root only: the Chinese site's
             writer.write("robots.txt", robots_txt(base_url))
