@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator import images
+from generator.filters import display_title, format_count
 from generator.model import Catalog, Dataset, Lang
 from generator.project import Project
-from generator.filters import display_title, format_count
 from generator.strings import t
 
 SOCIAL_URL_DIR = "assets/social"
@@ -52,7 +52,8 @@ def make_social_cards(project: Project, catalog: Catalog, report: images.ImageRe
     # the drawing code and the font are part of the key: a change to how cards look redraws them
     font = images.cjk_font()
     drawer = hashlib.sha256(Path(images.__file__).read_bytes() + str(font).encode()).hexdigest()[:12]
-    warnings = () if font else (f"no CJK font ({images.CARD_CJK_FONTS[0]}; Debian package fonts-noto-cjk): the Chinese preview cards show '?' for Chinese characters",)
+    no_font = f"no CJK font ({images.CARD_CJK_FONTS[0]}; Debian package fonts-noto-cjk): the Chinese preview cards show '?' for Chinese characters"
+    warnings = () if font else (no_font,)
 
     def card(name: str, title: str, figures: list[str], thumb_path: Path | None, lang: Lang) -> Path:
         key = hashlib.sha256(repr((title, figures, thumb_path.name if thumb_path else None, drawer)).encode()).hexdigest()[:12]

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from generator.errors import BadInput, InvalidData, LoadError
 from generator.document import parse_document
+from generator.errors import BadInput, InvalidData, LoadError
 from generator.model import Catalog, Figure, Qualifier
 from generator.urls import catalog_links, entry_urls
 from generator.validate import validate_document

@@ -160,7 +160,7 @@ def chart(catalog: Catalog, lang: Lang) -> Chart:
     def sy(v: float) -> float:
         return round(plot.bottom - (v - y0) / (y1 - y0) * (plot.bottom - plot.top), 1)
 
-    at = [(sx(xv), sy(yv), d.name) for d, xv, yv in zip(points, xs, ys)]
+    at = [(sx(xv), sy(yv), d.name) for d, xv, yv in zip(points, xs, ys, strict=True)]
     boxes = place_labels(at, plot)
     marks = tuple(
         ChartMark(
@@ -176,7 +176,7 @@ def chart(catalog: Catalog, lang: Lang) -> Chart:
             ),
             label=box,
         )
-        for d, (x, y, _), box in zip(points, at, boxes)
+        for d, (x, y, _), box in zip(points, at, boxes, strict=True)
     )
     used = {d.tasks[0] for d in points}
     return Chart(

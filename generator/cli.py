@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     except SurveyError as err:  # raised on purpose by a stage no command above handles itself
         print(f"sku-survey {args.command}: {err}", file=sys.stderr)
         return err.exit_code
-    except Exception:  # the one place that catches everything: a bug must still exit cleanly with a report
+    except Exception:  # noqa: BLE001 - the one place that catches everything: a bug must still exit cleanly with a report
         print("internal error (a bug in sku-survey, not in your data); please report this traceback:", file=sys.stderr)
         traceback.print_exc()
         return Exit.INTERNAL

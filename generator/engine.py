@@ -235,7 +235,7 @@ def _build_in_child(config_file: Path, send: Connection) -> None:
 def _source_date_epoch(catalog: Catalog) -> str:
     """The newest ``added`` date: MkDocs stamps the sitemap with it instead of today's date."""
     newest = max(d.added for d in catalog.datasets)
-    return str(int(dt.datetime.combine(newest, dt.time(), tzinfo=dt.timezone.utc).timestamp()))
+    return str(int(dt.datetime.combine(newest, dt.time(), tzinfo=dt.UTC).timestamp()))
 
 
 @contextlib.contextmanager

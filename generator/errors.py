@@ -4,14 +4,14 @@ The command line (``cli.main``) catches ``SurveyError`` once and exits with its
 ``exit_code``; any other exception is a bug (exit 1, with the traceback). The stages raise
 these and never print or exit.
 
-| exit | meaning                                                                     | raised as |
-| ---- | --------------------------------------------------------------------------- | --------- |
-| 0    | success                                                                     |           |
-| 1    | an internal error: a bug in sku-survey (please report the traceback)        | anything else |
-| 2    | bad input: the data, a hand-written page, a cache file named on the command line, a bad argument | ``BadInput`` and its kinds, ``BuildError(bad_input=True)`` |
-| 3    | ``links`` found broken links                                                | (a result, not an error) |
-| 4    | the machine: a disk or folder that cannot be written, no network for a step that needs it | ``EnvironmentFailure``, ``BuildError`` of a stage that hit one |
-| 130  | interrupted (Ctrl-C)                                                        | ``KeyboardInterrupt`` |
+| exit | meaning                                                          | raised as                                  |
+| ---- | ---------------------------------------------------------------- | ------------------------------------------ |
+| 0    | success                                                          |                                            |
+| 1    | an internal error: a bug in sku-survey (report the traceback)    | anything not below                         |
+| 2    | bad input: the data, a hand-written page, an argument or its file| ``BadInput`` and kinds, ``BuildError(bad_input=True)`` |
+| 3    | ``links`` found broken links                                     | (a result, not an error)                   |
+| 4    | the machine: a folder that cannot be written, no network         | ``EnvironmentFailure``, ``BuildError(environment=True)`` |
+| 130  | interrupted (Ctrl-C)                                             | ``KeyboardInterrupt``                      |
 """
 
 from __future__ import annotations

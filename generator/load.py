@@ -171,7 +171,7 @@ def _cut(lines: list[str]) -> tuple[int, int, list[tuple[int, str]]]:
     if not starts or starts[0] != n:
         raise _Unusual
     ends = starts[1:] + [len(lines)]
-    return key_line, len(indent), [(s, "\n".join(lines[s:e])) for s, e in zip(starts, ends)]
+    return key_line, len(indent), [(s, "\n".join(lines[s:e])) for s, e in zip(starts, ends, strict=True)]
 
 
 def _is_blank_or_comment(line: str) -> bool:

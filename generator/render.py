@@ -298,8 +298,12 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     )
     by_task = [(task, [d for d in datasets if task in d.tasks]) for task in Task]
     by_scene = [(scene, [d for d in datasets if scene in d.scenes]) for scene in Scene]
-    plan("browse.md.j2", "tasks.md", {"title": t("by_task", lang)}, everything, heading=t("by_task", lang), groups=[(labels(Task)[k], v, k) for k, v in by_task])
-    plan("browse.md.j2", "scenes.md", {"title": t("by_scene", lang)}, everything, heading=t("by_scene", lang), groups=[(labels(Scene)[k], v, k) for k, v in by_scene])
+    task_names, scene_names = labels(Task), labels(Scene)
+    plan("browse.md.j2", "tasks.md", {"title": t("by_task", lang)}, everything, heading=t("by_task", lang), groups=[(task_names[k], v, k) for k, v in by_task])
+    plan(
+        "browse.md.j2", "scenes.md", {"title": t("by_scene", lang)}, everything,
+        heading=t("by_scene", lang), groups=[(scene_names[k], v, k) for k, v in by_scene],
+    )
     plan("downloads.md.j2", "downloads.md", {"title": t("downloads", lang), "croissant": CATALOGUE_CROISSANT}, everything, count=len(datasets))
     plan("reference.md.j2", "reference.md", {"title": t("reference", lang)}, _key(*base), rows=reference_rows(lang))
     plan("credits.md.j2", "credits.md", {"title": t("credits", lang)}, everything, datasets=datasets)

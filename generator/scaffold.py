@@ -19,9 +19,9 @@ from pathlib import Path
 
 import jinja2
 
+from generator.document import parse_document
 from generator.errors import LoadError
 from generator.files import write_atomic
-from generator.document import parse_document
 from generator.model import (
     SLUG_RE,
     Access,

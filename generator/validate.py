@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from generator.errors import InvalidData
 from generator.document import Document, YamlPath
+from generator.errors import InvalidData
 from generator.model import Access, Catalog, Dataset, Text
 from generator.problems import Problem
 
@@ -149,7 +149,8 @@ def _message(err: dict[str, Any], model_at: type[BaseModel] | None) -> tuple[str
         options = _QUOTED.findall(str(ctx.get("expected", "")))
         hint = hint_zh = ""
         if isinstance(value, str) and ("，" in value or "、" in value):
-            hint, hint_zh = "; separate list items with an ASCII comma ',' (this has a full-width '，' or '、')", "；列表各项请用半角逗号“,”分隔（这里用了全角“，”或“、”）"
+            hint = "; separate list items with an ASCII comma ',' (this has a full-width '，' or '、')"
+            hint_zh = "；列表各项请用半角逗号“,”分隔（这里用了全角“，”或“、”）"
         elif isinstance(value, str):
             close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
             if close:

@@ -10,7 +10,9 @@ from generator.problems import Problem
 # one line late. Each is looked for on the lines up to the one PyYAML points at.
 _FULLWIDTH_COLON = re.compile(r"^\s*(?:-\s+)?[A-Za-z_][\w-]*\s*(：)")
 _FLOW_TEXT_WITH_COLON = re.compile(r"[{,]\s*[A-Za-z_]+:\s+([^,{}\"']*?:\s[^,{}]*)")
-_INDENT_ERRORS = ("mapping values are not allowed", "expected '-' indicator", "expected <block end>", "could not find expected ':'", "did not find expected key")
+_INDENT_ERRORS = (
+    "mapping values are not allowed", "expected '-' indicator", "expected <block end>", "could not find expected ':'", "did not find expected key",
+)
 _LOOK_BACK = 3
 
 

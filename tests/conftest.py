@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 from PIL import Image, ImageDraw
+from rawserver import raw  # noqa: F401 - the scripted loopback server fixture, for every test module
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_IMAGES = ROOT.parent / "shared" / "seed-images"

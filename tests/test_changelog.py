@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gitrepo import git
 
 from generator.changelog import (
     Changelog,
@@ -21,7 +22,6 @@ from generator.load import load_document
 from generator.model import Qualifier
 from generator.urls import catalog_links
 from generator.validate import validate_document
-from gitrepo import git
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")

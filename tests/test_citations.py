@@ -13,9 +13,9 @@ import pytest
 
 from generator.citations import bib_file, bibtex_for, cited_on, gbt7714, gbt_authors, gbt_name
 from generator.document import parse_document
+from generator.errors import ProblemsFound
 from generator.load import load_document
 from generator.model import Author, Dataset, Paper, PaperKind, Script
-from generator.errors import ProblemsFound
 from generator.validate import validate_document
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -687,7 +687,7 @@ def test_social_card_can_be_a_jpeg(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the address guard and deadlines
 
 
-from rawserver import RawServer, raw  # noqa: E402,F401 (the fixture)
+from rawserver import RawServer  # noqa: E402
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "2130706433", "127.1", "[::ffff:127.0.0.1]"])

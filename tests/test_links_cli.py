@@ -68,7 +68,7 @@ def test_broken_link_exits_3_with_an_annotation_on_its_yaml_line(tmp_path, serve
     text = MINIMAL.replace("https://example.org/w1", f"{server}/gone").replace("https://example.org/", f"{server}/")
     root = project_with(tmp_path, text)
     result = run(root, "--allow-private", "--format", "github", "--cache", str(tmp_path / "cache.json"))
-    line = next(i + 1 for i, l in enumerate(text.splitlines()) if "/gone" in l)
+    line = next(i + 1 for i, row in enumerate(text.splitlines()) if "/gone" in row)
     assert result.returncode in (0, 3)
     assert f"file=data/datasets.yaml,line={line}," in result.stdout
     report = json.loads((root / ".cache" / "links" / "report.json").read_text(encoding="utf-8"))["links"]

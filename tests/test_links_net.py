@@ -15,8 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from rawserver import RawServer, raw  # noqa: F401 (the fixture)
+from rawserver import RawServer
 
 from generator.links import (
     NO_NETWORK,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from generator.cli import message_language
-from generator.load import load_document
 from generator.errors import ProblemsFound
+from generator.load import load_document
 from generator.problems import Problem
 from generator.validate import validate_document
 
@@ -40,7 +40,10 @@ def edit(old: str, new: str) -> tuple[str, int]:
         ("    name: Alpha\n", "\tname: Alpha\n", "replace the tab with spaces", "换成空格"),
         ("    name: Alpha\n", "    name：Alpha\n", "full-width colon", "全角冒号"),
         ("    tasks: [detection]\n", "    tasks: [detection，counting]\n", "ASCII comma", "半角逗号"),
-        ("    summary: {zh: 一句话简介。, en: One-line summary.}\n", "    summary: {zh: 一句话简介。, en: Note: one line}\n", "put the text in quotes", "加上引号"),
+        (
+            "    summary: {zh: 一句话简介。, en: One-line summary.}\n", "    summary: {zh: 一句话简介。, en: Note: one line}\n",
+            "put the text in quotes", "加上引号",
+        ),
         ("    year: 2020\n", "     year: 2020\n", "indent it like the other keys", "对齐"),
         ("    year: 2020\n", "   year: 2020\n", "indent it like the other keys", "对齐"),
     ],

@@ -104,7 +104,8 @@ def catalogue(texts: list[str]) -> tuple[str, list[str]]:
         d["samples"] = [{"url": "https://example.org/sample.png", "credit": next_text(), "licence": next_text(),
                          "caption": {"zh": next_text(), "en": next_text()}}]
         d["aliases"] = [next_text(), next_text()]
-        d["citation"]["bibtex"] = "@misc{%s,\n  title = {```\n%s\n```}\n}\n" % (d["id"], texts[0].replace("{", "").replace("}", ""))
+        title = texts[0].replace("{", "").replace("}", "")
+        d["citation"]["bibtex"] = f"@misc{{{d['id']},\n  title = {{```\n{title}\n```}}\n}}\n"
     data["datasets"][0]["licence"] = {"terms": {"zh": next_text(), "en": next_text()}, "note": {"zh": next_text(), "en": next_text()}}
     assert counter[0] > 40, "the fixture should have dozens of text fields to poison"
     shown = sorted({texts[i % len(texts)] + f" n{i}" for i in range(1, counter[0] + 1)})
@@ -246,7 +247,7 @@ def test_search_index_and_feed_stay_inert(sites):
 
 
 class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -308,10 +309,10 @@ def test_no_dialog_opens_on_any_page_in_chromium(served):
 
 
 class _HostileHandler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         if self.path.startswith("/soft"):
             body = b"<html><head><title>Page not found &lt;img src=x onerror=alert('title')&gt; *e*{: onclick=alert(1) }</title></head><body>gone</body></html>"
             self.send_response(200)

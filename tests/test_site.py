@@ -11,10 +11,10 @@ import hashlib
 import json
 import os
 import re
-from html import unescape as html_unescape
 import shutil
 import subprocess
 import sys
+from html import unescape as html_unescape
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -179,7 +179,7 @@ def test_real_catalogue_thumbnails_are_never_wider_than_their_source(real_built,
             assert "The authors publish no sample image." in html and not shown, d.id
             continue
         assert len(shown) == len(d.samples), d.id
-        for sample, (srcset, width) in zip(d.samples, shown):
+        for sample, (srcset, width) in zip(d.samples, shown, strict=True):
             with Image.open(sample_mirror / sample.url.rsplit("/", 1)[-1]) as im:
                 source_width = im.width
             widths = [int(w) for w in re.findall(r" (\d+)w", srcset)]
@@ -340,7 +340,8 @@ def test_an_edit_re_renders_only_the_pages_it_changes_and_matches_a_full_render(
     stage(project, options)
     changed = {p.relative_to(stage_root).as_posix() for p, mtime in before.items() if p.stat().st_mtime_ns != mtime}
     listing_it = {p.relative_to(stage_root).as_posix() for p in before if "](checkout.md)" in p.read_text(encoding="utf-8")}
-    catalogue_wide = {f"{lang}/{page}" for lang in ("zh", "en") for page in ("index.md", "compare.md", "tasks.md", "scenes.md", "credits.md", "links.md", "whats-new.md")}
+    wide_pages = ("index.md", "compare.md", "tasks.md", "scenes.md", "credits.md", "links.md", "whats-new.md")
+    catalogue_wide = {f"{lang}/{page}" for lang in ("zh", "en") for page in wide_pages}
     assert listing_it and changed == {"zh/datasets/checkout.md", "en/datasets/checkout.md"} | listing_it | catalogue_wide
 
     fresh = copy_project(tmp_path / "fresh", project.data_file.read_text(encoding="utf-8"))

@@ -11,8 +11,8 @@ import pytest
 
 from generator import load
 from generator.cli import main
-from generator.load import load_document
 from generator.errors import ProblemsFound
+from generator.load import load_document
 from generator.validate import validate_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,7 +203,8 @@ def test_octal_looking_numbers_are_decimal(tmp_path):
 def test_unsafe_tag_is_refused(tmp_path):
     text = MINIMAL.replace("name: Alpha", "name: !!python/object/apply:os.system ['true']")
     (msg,) = problems_for(tmp_path, text)
-    assert msg.startswith(f"data/datasets.yaml:{line_of(text, 'os.system')}:11: error: datasets[0].name: the tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed")
+    where = f"data/datasets.yaml:{line_of(text, 'os.system')}:11"
+    assert msg.startswith(f"{where}: error: datasets[0].name: the tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed")
 
 
 def test_billion_laughs_fails_fast_with_a_message(tmp_path):

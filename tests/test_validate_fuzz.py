@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.document import Document, parse_document
+from generator.errors import ProblemsFound
 from generator.load import load_document
 from generator.model import Catalog
-from generator.errors import ProblemsFound
 from generator.validate import validate_document
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from gitrepo import git
 
 ROOT = Path(__file__).resolve().parent.parent

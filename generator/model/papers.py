@@ -217,9 +217,14 @@ class Paper(Model):
         if self.kind in needs:
             name, what = needs[self.kind]
             if getattr(self, name) is None:
-                raise DataError(f"a {self.kind} needs `{name}` ({what}); add it, or change `kind`", f"{self.kind} 需要 `{name}`（{what}）；请补上，或修改 `kind`")
+                raise DataError(
+                    f"a {self.kind} needs `{name}` ({what}); add it, or change `kind`", f"{self.kind} 需要 `{name}`（{what}）；请补上，或修改 `kind`"
+                )
         if self.kind is PaperKind.PREPRINT and self.arxiv is None and self.url is None:
-            raise DataError("a preprint needs `arxiv` (its arXiv id) or `url`; add one, or change `kind`", "预印本需要 `arxiv`（arXiv 编号）或 `url`；请补上一个，或修改 `kind`")
+            raise DataError(
+                "a preprint needs `arxiv` (its arXiv id) or `url`; add one, or change `kind`",
+                "预印本需要 `arxiv`（arXiv 编号）或 `url`；请补上一个，或修改 `kind`",
+            )
         if self.kind not in (PaperKind.JOURNAL_ARTICLE, PaperKind.CONFERENCE_PAPER, None):
             for name in ("volume", "issue"):
                 if getattr(self, name) is not None:
