@@ -9,19 +9,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from generator.document import parse_document
 from generator.model import (
     Lang,
     catalog_json_schema,
 )
+from generator.strings import read_when_changed
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-@cache
 def field_meanings_zh() -> dict[str, str]:
-    """The Chinese of the model's field descriptions (templates/fields.zh.yaml), keyed Model.field."""
-    path = TEMPLATES / "fields.zh.yaml"
-    return {str(k): str(v) for k, v in parse_document(path.read_bytes(), path, "generator/templates/fields.zh.yaml").data.items()}
+    """The Chinese of the model's field descriptions (templates/fields.zh.yaml), keyed Model.field;
+    read again when the file changes, as strings.yaml is."""
+    return read_when_changed(TEMPLATES / "fields.zh.yaml", "generator/templates/fields.zh.yaml", lambda data: {str(k): str(v) for k, v in data.items()})
 
 
 _TYPE_WORDS_ZH = (("mapping of name → ", "名称 → "), ("list of ", "列表："), (" or ", " 或 "))

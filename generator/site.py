@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import engine, images, swap
+from generator import engine, images, strings, swap
 from generator.cards import SocialCards, make_social_cards
 from generator.errors import BuildError, ProblemsFound
 from generator.files import exclusive, remove_leftovers
@@ -139,6 +139,7 @@ def build_site(project: Project, options: BuildOptions) -> BuildResult:
 def stage(project: Project, options: BuildOptions, banner: str = "") -> Staged:
     """load -> validate -> thumbnails -> preview cards -> link statuses -> render into ``.cache/stage``."""
     times = StageTimes()
+    strings.refresh()
     with _fewer_collections():
         catalog = _catalog(project, times)
         thumbs = _thumbnails(project, options, catalog, times)
