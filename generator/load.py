@@ -63,7 +63,7 @@ def load_document(path: Path, display: str | None = None, cache: Path | None = N
 # Anything unusual (another shape, a YAML error, a problem of any kind, a structure that
 # crosses a cut, which always leaves an unclosed quote or bracket behind) sends the whole
 # file through ``parse_document`` instead, so messages and results never depend on the
-# cache. tests/test_validate_fuzz.py checks that both ways agree.
+# cache. tests/unit/test_validate_fuzz.py checks that both ways agree.
 
 # marshal, not pickle: the cache holds only plain values, which it reads about 4x faster.
 # What a cached item means depends on this module, document.py, PyYAML and (for marshal's format) Python.

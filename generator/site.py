@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import resource
 import shutil
 import time
@@ -112,17 +113,23 @@ def build_site(project: Project, options: BuildOptions) -> BuildResult:
         staged = stage(project, options)
         times = staged.times
         new_site = swap.new_site_folder(site_dir)
+        # The English site is built beside the new tree and moved into it after both builds:
+        # MkDocs empties its site_dir when a build starts, and the zh build's is the tree's
+        # root, so a zh build that started late deleted an en site already built.
+        new_en = swap.new_site_folder(site_dir)
         try:
             configs = {
-                lang: engine.write_language_config(project, staged.docs, staged.cards, lang, new_site if lang is Lang.ZH else new_site / "en")
+                lang: engine.write_language_config(project, staged.docs, staged.cards, lang, new_site if lang is Lang.ZH else new_en)
                 for lang in Lang
             }
             for lang, took in engine.build_languages(configs, staged.catalog).items():
                 times.add(f"mkdocs {lang.value}", took.wall, took.cpu)
+            os.replace(new_en, new_site / "en")
             with times.measure("swap in"):
                 swap.swap_in(new_site, site_dir, swap.discard_in_background)
         except BaseException:
             shutil.rmtree(new_site, ignore_errors=True)
+            shutil.rmtree(new_en, ignore_errors=True)
             raise
     return BuildResult(
         site_dir=site_dir,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from http.client import IncompleteRead, RemoteDisconnected
@@ -132,7 +132,10 @@ def _finish(response: requests.Response) -> None:
 class Checker:
     """Checks URLs one after another; one per worker thread, all sharing one transport."""
 
-    def __init__(self, transport: Transport, gate: HostGate, config: CheckerConfig) -> None:
+    def __init__(
+        self, transport: Transport, gate: HostGate, config: CheckerConfig, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self._sleep = sleep
         self._transport = transport
         self._gate = gate
         self._config = config
@@ -197,7 +200,7 @@ class Checker:
             if wait >= self._deadline.remaining():
                 gave_up = f"; no time left for another try within {self._config.deadline_per_url:g} s"
                 break
-            time.sleep(wait)  # no host slot is held while sleeping
+            self._sleep(wait)  # no host slot is held while sleeping
             retry += 1
             method = "GET"  # a server that failed a HEAD may only mishandle HEAD
         verdict, reason = judge(answer, fragment)
