@@ -9,7 +9,6 @@ import pytest
 import yaml
 from loopback import Loopback
 from PIL import Image, ImageDraw
-from rawserver import raw  # noqa: F401 - the scripted loopback server fixture, for every test module
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_IMAGES = ROOT.parent / "shared" / "seed-images"
