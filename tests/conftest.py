@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from PIL import Image, ImageDraw
-
 from loopback import Loopback
+from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_IMAGES = ROOT.parent / "shared" / "seed-images"

@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from generator.links.collect import LinkTarget
-from generator.links.config import ADAPTIVE_INTERVAL_CAP_S, ADAPTIVE_INTERVAL_S, CheckerConfig
+from generator.links.config import (
+    ADAPTIVE_INTERVAL_CAP_S,
+    ADAPTIVE_INTERVAL_S,
+    CheckerConfig,
+)
+
 
 def host_key(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()

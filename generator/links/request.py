@@ -19,7 +19,12 @@ from http.client import IncompleteRead, RemoteDisconnected
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
-from urllib3.exceptions import HTTPError, NameResolutionError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import (
+    HTTPError,
+    NameResolutionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
 from generator.links.collect import LinkTarget
 from generator.links.config import (
@@ -36,7 +41,12 @@ from generator.links.ratelimit import HostGate, host_key
 from generator.links.verdict import Answer, Failure, LinkResult, Verdict, judge, phrase
 from generator.net.deadline import Deadline, deadline_at
 from generator.net.guard import GuardError, LookupFailed
-from generator.net.policy import RETRY_AFTER_CAP_S, RETRY_STATUSES, retry_after_seconds, retry_wait
+from generator.net.policy import (
+    RETRY_AFTER_CAP_S,
+    RETRY_STATUSES,
+    retry_after_seconds,
+    retry_wait,
+)
 from generator.net.transport import Transport
 
 

@@ -17,14 +17,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from loopback import serve
 
+from generator.citations import bibtex_for, page_citation
 from generator.cli import load_catalog
 from generator.model import Lang
 from generator.project import Project
-from generator.citations import bibtex_for, page_citation
 from generator.render import t
 from generator.site import BuildOptions, build_site
-from loopback import serve
 
 pytestmark = pytest.mark.browser
 
@@ -149,7 +149,7 @@ class Watch:
         self.failed.clear()
         self.foreign_reported = len(self.foreign)
 
-    def attach(self, page) -> None:  # noqa: ANN001 - playwright Page
+    def attach(self, page) -> None:
         page.on("console", lambda msg: msg.type == "error" and self.console_errors.append(f"console error on {page.url}: {msg.text}"))
         page.on("pageerror", lambda err: self.console_errors.append(f"uncaught exception on {page.url}: {err}"))
         page.on("request", lambda request: self.pending.add(request))
@@ -157,7 +157,7 @@ class Watch:
         page.on("response", self._response)
         page.on("requestfailed", self._request_failed)
 
-    def settle(self, page) -> None:  # noqa: ANN001
+    def settle(self, page) -> None:
         """Wait until no request of the page is in flight, so that late errors are counted."""
         for _ in range(SETTLE_POLLS):
             if not self.pending:
@@ -167,11 +167,11 @@ class Watch:
     def _same_origin(self, url: str) -> bool:
         return url.startswith(self.origin)
 
-    def _response(self, response) -> None:  # noqa: ANN001
+    def _response(self, response) -> None:
         if self._same_origin(response.url) and response.status >= 400:
             self.failed.append(f"HTTP {response.status}: {response.url}")
 
-    def _request_failed(self, request) -> None:  # noqa: ANN001
+    def _request_failed(self, request) -> None:
         self.pending.discard(request)
         # ERR_ABORTED: a request cut short because the test navigated on, not a fault of the site
         if self._same_origin(request.url) and request.failure != "net::ERR_ABORTED":
@@ -179,18 +179,18 @@ class Watch:
 
 
 @pytest.fixture
-def make_context(browser, site: Site) -> Iterator:  # noqa: ANN001
+def make_context(browser, site: Site) -> Iterator:
     """Factory for browser contexts that reach only the local server; asserts that at teardown."""
     contexts: list[tuple[object, Watch]] = []
 
-    def make(viewport: dict[str, int] = DESKTOP, clipboard: bool = False, color_scheme: str = "light"):  # noqa: ANN202
+    def make(viewport: dict[str, int] = DESKTOP, clipboard: bool = False, color_scheme: str = "light"):
         watch = Watch(site.base)
         context = browser.new_context(viewport=viewport, service_workers="block", color_scheme=color_scheme)
         context.set_default_timeout(TIMEOUT_MS)
         if clipboard:
             context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.origin.rstrip("/"))
 
-        def route(r) -> None:  # noqa: ANN001
+        def route(r) -> None:
             if r.request.url.startswith(site.base):
                 r.continue_()
             else:
@@ -209,7 +209,7 @@ def make_context(browser, site: Site) -> Iterator:  # noqa: ANN001
     assert not foreign, "the site asked for another origin (it must work offline):\n" + "\n".join(foreign)
 
 
-def _open(make_context, site: Site, lang: Lang, path: str = "", **kwargs):  # noqa: ANN001, ANN202
+def _open(make_context, site: Site, lang: Lang, path: str = "", **kwargs):
     context, watch = make_context(**kwargs)
     page = context.new_page()
     response = page.goto(site.url(lang, path), wait_until="load")
@@ -241,7 +241,7 @@ async () => {
 """
 
 
-def _image_problems(page) -> list[str]:  # noqa: ANN001
+def _image_problems(page) -> list[str]:
     problems = []
     for img in page.evaluate(CHECK_IMAGES_JS):
         if img["width"] <= 0:
@@ -251,7 +251,7 @@ def _image_problems(page) -> list[str]:  # noqa: ANN001
     return problems
 
 
-def _check_page(page, watch: Watch, url: str) -> list[str]:  # noqa: ANN001
+def _check_page(page, watch: Watch, url: str) -> list[str]:
     watch.clear()
     response = page.goto(url, wait_until="load")
     problems = [] if response is not None and response.status == 200 else [f"{url}: HTTP {response and response.status}"]
@@ -497,7 +497,11 @@ def test_chart_fills_the_content_width_with_legible_labels_that_never_overlap(ma
     assert not watch.problems(), watch.problems()
 
 
-@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 768, "height": 1024}, {"width": 1280, "height": 900}, {"width": 1920, "height": 1080}], ids=lambda v: str(v["width"]))
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 390, "height": 844}, {"width": 768, "height": 1024}, {"width": 1280, "height": 900}, {"width": 1920, "height": 1080}],
+    ids=lambda v: str(v["width"]),
+)
 @pytest.mark.parametrize("lang", list(Lang), ids=str)
 def test_compare_table_is_readable_at_every_width(make_context, site: Site, lang: Lang, viewport: dict[str, int]) -> None:
     page, watch = _open(make_context, site, lang, "compare/", viewport=viewport)
@@ -664,11 +668,10 @@ class _VisibleText(__import__("html.parser").parser.HTMLParser):
 
 def _zh_sources(project: Project) -> tuple[list[str], list[str], set[str]]:
     """(strings a zh page may quote whole, the Chinese UI's own, Latin words the Chinese UI uses)."""
-    from generator.model import ACCESS_LABELS, SCENE_LABELS, SKU_LEVEL_LABELS, TASK_LABELS
-    from generator.render import _strings, field_meanings_zh
+    from generator.reference import field_meanings_zh
+    from generator.strings import catalogue
 
-    ui = [text.zh for text in _strings().values()]
-    ui += [label.zh for labels in (ACCESS_LABELS, SCENE_LABELS, SKU_LEVEL_LABELS, TASK_LABELS) for label in labels.values()]
+    ui = [text.zh for text in catalogue().values()]  # the vocabularies' names included
     ui += list(field_meanings_zh().values())
     templates = REPO / "generator" / "templates"
     for path in templates.glob("*.j2"):

@@ -18,13 +18,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from loopback import serve
 
 from generator.cli import load_catalog
 from generator.model import Lang
 from generator.project import Project
 from generator.render import t
 from generator.site import BuildOptions, build_site
-from loopback import serve
 
 pytestmark = pytest.mark.browser
 

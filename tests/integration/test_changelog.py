@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from edits import replace_once
+from gitrepo import git
 
 from generator.changelog import (
     Changelog,
@@ -18,10 +20,9 @@ from generator.changelog import (
     raw_urls,
 )
 from generator.load import load_document
-from generator.model import Qualifier, catalog_links
+from generator.model import Qualifier
+from generator.urls import catalog_links
 from generator.validate import validate_document
-from gitrepo import git
-from edits import replace_once
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")

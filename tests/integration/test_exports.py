@@ -21,6 +21,7 @@ import pytest
 from jinja2.utils import htmlsafe_json_dumps
 
 from generator.citations import croissant_path
+from generator.document import parse_document
 from generator.exports import (
     BOM,
     CSV_HEADER,
@@ -33,7 +34,7 @@ from generator.exports import (
     organisation_name,
     schema_org,
 )
-from generator.load import load_document, parse_document
+from generator.load import load_document
 from generator.model import Access, Catalog, Dataset, Lang, Licence
 from generator.render import RenderInputs, ordered, render_pages
 from generator.site import BuildOptions, build_site
@@ -136,7 +137,7 @@ def test_hostile_text_cannot_open_or_close_a_bibtex_entry(hostile):
     library = _parse_bib(files["datasets.bib"])
     assert [e.key for e in library.entries] == expected  # no entry more, none lost
     assert not library.strings and not library.preambles
-    for d, entry in zip(ordered(catalog), library.entries):
+    for d, entry in zip(ordered(catalog), library.entries, strict=True):
         fields = entry.fields_dict
         assert set(fields) >= {"author", "title", "year"}, entry.key
         assert fields["year"].value == "2020"
@@ -356,7 +357,7 @@ def test_csv_figures_carry_value_qualifier_and_verified():
     catalog = validate_document(load_document(FIXTURE, "tests/fixtures/minimal.yaml"), FIXTURE.parent)
     rows = read_csv(files_of(catalog)["datasets.csv"])
     header, *body = rows
-    beta = dict(zip(header, next(r for r in body if r[0] == "beta")))
+    beta = dict(zip(header, next(r for r in body if r[0] == "beta"), strict=True))
     assert beta["images (number)"] == "5000"
     assert beta["images qualifier (exact / approx / at-least)"] == "approx"
     assert beta["images verified (true / false)"] == "false"
@@ -410,12 +411,12 @@ def test_built_pages_link_their_bib_croissant_and_feed(tmp_path):
         parser.feed(page.read_text(encoding="utf-8"))
         base = f"https://h/{prefix}datasets/beta/"
 
-        def target(href: str | None) -> Path:
+        def target(href: str | None, base: str = base) -> Path:
             assert href
             return site / urljoin(base, href).removeprefix("https://h/")
 
-        croissants = [l for l in parser.head if l.get("rel") == "alternate" and l.get("type") == "application/ld+json"]
-        feeds = [l for l in parser.head if l.get("rel") == "alternate" and l.get("type") == "application/atom+xml"]
+        croissants = [tag for tag in parser.head if tag.get("rel") == "alternate" and tag.get("type") == "application/ld+json"]
+        feeds = [tag for tag in parser.head if tag.get("rel") == "alternate" and tag.get("type") == "application/atom+xml"]
         assert len(croissants) == 1 and len(feeds) == 1
         assert json.loads(target(croissants[0]["href"]).read_text(encoding="utf-8"))["name"] == "Beta"
         for link in (*croissants, *feeds):  # Material's script fetches a sitemap.xml beside each alternate
@@ -430,7 +431,7 @@ def test_built_pages_link_their_bib_croissant_and_feed(tmp_path):
 
         home = _Links()
         home.feed((site / prefix / "index.html").read_text(encoding="utf-8"))
-        [catalogue] = [l for l in home.head if l.get("type") == "application/ld+json"]
+        [catalogue] = [tag for tag in home.head if tag.get("type") == "application/ld+json"]
         path = site / prefix / urljoin("https://h/x", catalogue["href"] or "").removeprefix("https://h/")
         assert path == site / prefix / "datasets.croissant.json"
         assert sorted(d["name"] for d in json.loads(path.read_text(encoding="utf-8"))["hasPart"]) == ["Alpha", "Beta"]

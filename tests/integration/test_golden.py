@@ -15,9 +15,9 @@ import re
 import shutil
 from pathlib import Path
 
+from edits import replace_once
 from PIL import Image, ImageDraw
 
-from edits import replace_once
 from generator.links import LinkResult, LinkRun, LinkSource, Verdict, write_report
 from generator.project import Project
 from generator.site import BuildOptions, stage

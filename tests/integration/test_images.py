@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from loopback import Loopback, Raw, Reply
 from PIL import Image, ImageDraw
 
 from generator.images import (
@@ -26,7 +27,6 @@ from generator.images import (
     make_thumbnails,
     plan_widths,
 )
-from loopback import Loopback, Raw, Reply
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_IMAGES = REPO.parent / "shared" / "seed-images"

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from edits import replace_each, replace_once
+from loopback import Loopback, Reply
 
 from generator.cli import load_catalog
 from generator.project import Project
 from generator.render import catalog_links
-from loopback import Loopback, Reply
-from edits import replace_each, replace_once
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
@@ -63,7 +63,7 @@ def test_broken_link_exits_3_with_an_annotation_on_its_yaml_line(tmp_path, serve
     text = replace_each(replace_once(MINIMAL, "https://example.org/w1", f"{server.base}gone"), "https://example.org/", f"{server.base}")
     root = project_with(tmp_path, text)
     result = run(root, "--allow-private", "--format", "github", "--cache", str(tmp_path / "cache.json"))
-    line = next(i + 1 for i, l in enumerate(text.splitlines()) if "/gone" in l)
+    line = next(i + 1 for i, row in enumerate(text.splitlines()) if "/gone" in row)
     assert result.returncode in (0, 3)
     assert f"file=data/datasets.yaml,line={line}," in result.stdout
     report = json.loads((root / ".cache" / "links" / "report.json").read_text(encoding="utf-8"))["links"]

@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from edits import replace_once
 
 from generator.cli import message_language
+from generator.errors import ProblemsFound
 from generator.load import load_document
-from generator.problems import LoadError, Problem
+from generator.problems import Problem
 from generator.validate import validate_document
-from edits import replace_once
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
@@ -22,7 +23,7 @@ TEXT = FIXTURE.read_text(encoding="utf-8")
 def problems_of(tmp_path: Path, text: str) -> list[Problem]:
     path = tmp_path / "datasets.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(LoadError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         validate_document(load_document(path, "data/datasets.yaml"), tmp_path)
     return caught.value.problems
 
@@ -40,7 +41,10 @@ def edit(old: str, new: str) -> tuple[str, int]:
         ("    name: Alpha\n", "\tname: Alpha\n", "replace the tab with spaces", "换成空格"),
         ("    name: Alpha\n", "    name：Alpha\n", "full-width colon", "全角冒号"),
         ("    tasks: [detection]\n", "    tasks: [detection，counting]\n", "ASCII comma", "半角逗号"),
-        ("    summary: {zh: 一句话简介。, en: One-line summary.}\n", "    summary: {zh: 一句话简介。, en: Note: one line}\n", "put the text in quotes", "加上引号"),
+        (
+            "    summary: {zh: 一句话简介。, en: One-line summary.}\n", "    summary: {zh: 一句话简介。, en: Note: one line}\n",
+            "put the text in quotes", "加上引号",
+        ),
         ("    year: 2020\n", "     year: 2020\n", "indent it like the other keys", "对齐"),
         ("    year: 2020\n", "   year: 2020\n", "indent it like the other keys", "对齐"),
     ],

@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 import yaml
+from edits import replace_each, replace_once
+from loopback import Reply, serve
 
 from generator.load import load_document
 from generator.project import Project
 from generator.site import BuildOptions, build_site
-from loopback import Reply, serve
-from edits import replace_each, replace_once
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
@@ -104,7 +104,8 @@ def catalogue(texts: list[str]) -> tuple[str, list[str]]:
         d["samples"] = [{"url": "https://example.org/sample.png", "credit": next_text(), "licence": next_text(),
                          "caption": {"zh": next_text(), "en": next_text()}}]
         d["aliases"] = [next_text(), next_text()]
-        d["citation"]["bibtex"] = "@misc{%s,\n  title = {```\n%s\n```}\n}\n" % (d["id"], texts[0].replace("{", "").replace("}", ""))
+        title = texts[0].replace("{", "").replace("}", "")
+        d["citation"]["bibtex"] = f"@misc{{{d['id']},\n  title = {{```\n{title}\n```}}\n}}\n"
     data["datasets"][0]["licence"] = {"terms": {"zh": next_text(), "en": next_text()}, "note": {"zh": next_text(), "en": next_text()}}
     assert counter[0] > 40, "the fixture should have dozens of text fields to poison"
     shown = sorted({texts[i % len(texts)] + f" n{i}" for i in range(1, counter[0] + 1)})
@@ -374,7 +375,7 @@ def test_a_build_removes_what_a_killed_build_left(tmp_path):
 
 
 def test_the_swap_never_leaves_a_moment_without_a_site(tmp_path):
-    from generator.site import swap_in
+    from generator.swap import swap_in
 
     site = tmp_path / "site"
     site.mkdir()
@@ -481,13 +482,17 @@ def test_hostile_scalars_get_a_located_error(tmp_path, old, new, field, says):
 
 
 def test_a_sample_path_with_a_nul_is_an_error_not_a_crash(tmp_path):
-    text = replace_once(FIXTURE.read_text(encoding="utf-8"), "    competitions:\n", '    samples:\n      - {path: "a\\0b.jpg", credit: me, licence: CC0-1.0, caption: {zh: 图, en: image}}\n    competitions:\n')
+    text = replace_once(
+        FIXTURE.read_text(encoding="utf-8"),
+        "    competitions:\n",
+        '    samples:\n      - {path: "a\\0b.jpg", credit: me, licence: CC0-1.0, caption: {zh: 图, en: image}}\n    competitions:\n',
+    )
     code, err = _validate(tmp_path, text)
     assert code == 2 and "U+0000" in err and "Traceback" not in err, err
 
 
 def test_a_file_of_too_many_values_is_refused_before_it_is_built(tmp_path):
-    from generator.load import MAX_EVENTS
+    from generator.document import MAX_EVENTS
 
     code, err = _validate(tmp_path, "datasets: [" + "1," * (MAX_EVENTS + 10) + "1]\n")
     assert code == 2 and f"more than {MAX_EVENTS:,} values" in err and "Traceback" not in err, err

@@ -9,8 +9,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from test_site import copy_project
 from edits import replace_once
+from test_site import copy_project
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from edits import replace_once
 
 from generator import load
 from generator.cli import main
+from generator.errors import ProblemsFound
 from generator.load import load_document
-from generator.problems import LoadError
 from generator.validate import validate_document
-from edits import replace_once
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
@@ -25,7 +25,7 @@ def problems_for(tmp_path: Path, text: str | bytes) -> list[str]:
     data_dir.mkdir(exist_ok=True)
     path = data_dir / "datasets.yaml"
     path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
-    with pytest.raises(LoadError) as info:
+    with pytest.raises(ProblemsFound) as info:
         validate_document(load_document(path, "data/datasets.yaml"), data_dir)
     return [str(p) for p in info.value.problems]
 
@@ -185,7 +185,9 @@ def test_yaml11_booleans_stay_text_and_are_refused_where_a_boolean_is_expected(t
 def test_dates_are_not_guessed_where_text_is_expected(tmp_path):
     catalog = valid(tmp_path, replace_once(MINIMAL, "name: Beta", "name: 2020-01-02"))
     assert catalog.datasets[1].name == "2020-01-02"
-    text = replace_once(MINIMAL, "        url: https://example.org/alpha\n    added: 2026-11-25\n", "        url: https://example.org/alpha\n    added: 2026-13-45\n")
+    text = replace_once(
+        MINIMAL, "        url: https://example.org/alpha\n    added: 2026-11-25\n", "        url: https://example.org/alpha\n    added: 2026-13-45\n"
+    )
     (msg,) = problems_for(tmp_path, text)
     assert msg.endswith("datasets[0] (alpha).added: expected a date written YYYY-MM-DD, got '2026-13-45'")
 
@@ -204,7 +206,8 @@ def test_octal_looking_numbers_are_decimal(tmp_path):
 def test_unsafe_tag_is_refused(tmp_path):
     text = replace_once(MINIMAL, "name: Alpha", "name: !!python/object/apply:os.system ['true']")
     (msg,) = problems_for(tmp_path, text)
-    assert msg.startswith(f"data/datasets.yaml:{line_of(text, 'os.system')}:11: error: datasets[0].name: the tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed")
+    where = f"data/datasets.yaml:{line_of(text, 'os.system')}:11"
+    assert msg.startswith(f"{where}: error: datasets[0].name: the tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed")
 
 
 def test_billion_laughs_fails_fast_with_a_message(tmp_path):
@@ -246,7 +249,11 @@ def test_file_size_is_capped(tmp_path, monkeypatch):
 
 def test_every_problem_is_reported_at_once_sorted_by_position(tmp_path):
     text = (
-        replace_once(replace_once(replace_once(MINIMAL, "year: 2020", "year: twenty"), "licence: {spdx: CC-BY-4.0", "licence: {spdx: CC-BY-4"), "access: open", "access: opne")
+        replace_once(
+            replace_once(replace_once(MINIMAL, "year: 2020", "year: twenty"), "licence: {spdx: CC-BY-4.0", "licence: {spdx: CC-BY-4"),
+            "access: open",
+            "access: opne",
+        )
     )
     msgs = problems_for(tmp_path, text)
     assert len(msgs) == 3
@@ -346,3 +353,27 @@ def test_confirmed_download_with_unknown_access_is_located_at_access(tmp_path):
     # an unconfirmed address does not tell how the data is obtained
     unconfirmed = replace_once(text, "          expect: [403]\n", "          expect: [403]\n          verified: false\n")
     assert valid(tmp_path, unconfirmed).datasets[1].access == "unknown"
+
+
+def test_a_rule_broken_is_invalid_data_and_unreadable_yaml_a_load_error(tmp_path):
+    from generator.errors import Exit, InvalidData, LoadError
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    path = data_dir / "datasets.yaml"
+    path.write_text("datasets:\n  - id: Not A Slug\n", encoding="utf-8")
+    with pytest.raises(InvalidData) as invalid:
+        validate_document(load_document(path, "data/datasets.yaml"), data_dir)
+    assert not isinstance(invalid.value, LoadError) and invalid.value.exit_code is Exit.BAD_INPUT
+    path.write_text("datasets:\n  - id: [unclosed\n", encoding="utf-8")
+    with pytest.raises(LoadError) as unreadable:
+        load_document(path, "data/datasets.yaml")
+    assert unreadable.value.exit_code is Exit.BAD_INPUT
+
+
+def test_build_errors_exit_by_whose_fault_it_is():
+    from generator.errors import BuildError, Exit
+
+    assert BuildError("mkdocs", "a page links to a missing page", bad_input=True).exit_code is Exit.BAD_INPUT
+    assert BuildError("render", "No space left on device", environment=True).exit_code is Exit.ENVIRONMENT
+    assert BuildError("render", "an unexpected state").exit_code is Exit.INTERNAL

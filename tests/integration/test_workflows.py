@@ -18,9 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
-
-from gitrepo import git
 from edits import replace_once
+from gitrepo import git
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -133,7 +132,14 @@ def run_listing_step(tmp_path: Path, head_text: str) -> tuple[list[str], dict[st
 
 def test_link_listing_step_finds_the_urls_on_added_and_changed_lines(tmp_path):
     head = (
-        replace_once(replace_once(replace_once(MINIMAL, "homepage: https://example.org/alpha\n", "homepage: https://example.org/alpha/new\n"), "{rank: 1, title: Winner, url: https://example.org/w1}", "{rank: 1, title: Winner, url: https://example.org/w1?a=1,2}"), "          expect: [403]\n", "          expect: [403]\n"
+        replace_once(
+            replace_once(
+                replace_once(MINIMAL, "homepage: https://example.org/alpha\n", "homepage: https://example.org/alpha/new\n"),
+                "{rank: 1, title: Winner, url: https://example.org/w1}",
+                "{rank: 1, title: Winner, url: https://example.org/w1?a=1,2}",
+            ),
+            "          expect: [403]\n",
+            "          expect: [403]\n"
             "        - {url: https://example.org/beta/mirror, label: {zh: 镜像, en: Mirror}}\n"
             "  # see https://example.org/only-in-a-comment\n")
     )

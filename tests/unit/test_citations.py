@@ -10,13 +10,14 @@ from typing import Any
 
 import bibtexparser
 import pytest
+from edits import replace_once
 
 from generator.citations import bib_file, bibtex_for, cited_on, gbt7714, gbt_authors, gbt_name
-from generator.load import load_document, parse_document
+from generator.document import parse_document
+from generator.errors import ProblemsFound
+from generator.load import load_document
 from generator.model import Author, Dataset, Paper, PaperKind, Script
-from generator.problems import LoadError
 from generator.validate import validate_document
-from edits import replace_once
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
@@ -166,7 +167,7 @@ def _problems(tmp_path: Path, text: str) -> list[str]:
     data_dir.mkdir(exist_ok=True)
     path = data_dir / "datasets.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(LoadError) as info:
+    with pytest.raises(ProblemsFound) as info:
         validate_document(load_document(path, "data/datasets.yaml"), data_dir)
     return [str(p) for p in info.value.problems]
 
@@ -241,7 +242,8 @@ BAD_BIBTEX = [
 @pytest.mark.parametrize(("bibtex", "words"), BAD_BIBTEX)
 def test_verbatim_bibtex_must_be_exactly_one_entry(tmp_path, bibtex, words):
     body = "".join(f"        {line}\n" for line in bibtex.rstrip("\n").split("\n"))
-    text = replace_once(MINIMAL, "      bibtex: |\n        @misc{beta2021,\n          title = {Beta},\n          year = {2021}\n        }\n", "      bibtex: |\n" + body)
+    old = "      bibtex: |\n        @misc{beta2021,\n          title = {Beta},\n          year = {2021}\n        }\n"
+    text = replace_once(MINIMAL, old, "      bibtex: |\n" + body)
     assert text != MINIMAL
     [problem] = _problems(tmp_path, text)
     assert problem.startswith(f"data/datasets.yaml:{_line(text, 'bibtex: |')}:"), problem

@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+from edits import replace_once
 
-from generator.load import parse_document
-from generator.problems import LoadError
+from generator.document import parse_document
+from generator.errors import ProblemsFound
 from generator.scaffold import append_entry, existing_ids, skeleton
 from generator.validate import validate_document
-from edits import replace_once
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
@@ -56,7 +56,7 @@ def validate_text(tmp_path: Path, text: str):
 
 
 def problems_of(tmp_path: Path, text: str) -> list[str]:
-    with pytest.raises(LoadError) as info:
+    with pytest.raises(ProblemsFound) as info:
         validate_text(tmp_path, text)
     return [str(p) for p in info.value.problems]
 
@@ -114,7 +114,7 @@ def test_filled_skeleton_validates(tmp_path):
     assert not any(PLACEHOLDER.match(line) for line in entry.splitlines())
     text = MINIMAL + entry
     catalog = validate_text(tmp_path, text)
-    gamma = catalog.by_id()["gamma"]
+    gamma = next(d for d in catalog.datasets if d.id == "gamma")
     assert gamma.name == "Gamma"
     assert gamma.stats.images.value == 1200
     assert gamma.added == TODAY

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edits import replace_once
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.load import Document, load_document, parse_document
+from generator.document import Document, parse_document
+from generator.errors import ProblemsFound
+from generator.load import load_document
 from generator.model import Catalog
-from generator.problems import LoadError
 from generator.validate import validate_document
-from edits import replace_once
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = (ROOT / "data" / "datasets.yaml").read_text(encoding="utf-8").splitlines(keepends=True)
@@ -24,7 +25,7 @@ def outcome(raw: bytes) -> None:
     try:
         doc = parse_document(raw, DATA_DIR / "datasets.yaml", "data/datasets.yaml")
         result = validate_document(doc, DATA_DIR)
-    except LoadError as err:
+    except ProblemsFound as err:
         assert err.problems
         for p in err.problems:
             assert p.file == "data/datasets.yaml"
@@ -95,7 +96,7 @@ def test_mutations_of_the_real_file_never_crash(mutations):
 def loaded(path: Path, cache: Path | None) -> Document | list[str]:
     try:
         return load_document(path, "data/datasets.yaml", cache)
-    except LoadError as err:
+    except ProblemsFound as err:
         return [str(p) for p in err.problems]
 
 
