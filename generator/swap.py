@@ -36,7 +36,10 @@ def clear_leftovers(site_dir: Path) -> None:
 def new_site_folder(site_dir: Path) -> Path:
     """An empty folder beside ``site_dir`` for the next site (same file system: the swap is a rename)."""
     site_dir.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=SITE_NEW_PREFIX.format(name=site_dir.name), dir=site_dir.parent))
+    folder = Path(tempfile.mkdtemp(prefix=SITE_NEW_PREFIX.format(name=site_dir.name), dir=site_dir.parent))
+    # mkdtemp makes it 0700; the published site is read by a web server running as another user
+    folder.chmod(0o755)
+    return folder
 
 
 def swap_in(new_site: Path, site_dir: Path, discard: Callable[[Path], None] = shutil.rmtree) -> None:

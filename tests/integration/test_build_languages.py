@@ -45,3 +45,5 @@ def test_a_zh_build_that_starts_late_keeps_the_en_site(tmp_path: Path, monkeypat
     zh = {p.relative_to(site).as_posix() for p in site.rglob("*.html") if not p.relative_to(site).as_posix().startswith("en/")}
     en = {p.relative_to(site / "en").as_posix() for p in (site / "en").rglob("*.html")}
     assert zh and en == zh, f"en pages missing: {sorted(zh - en)}"
+    # both trees were made by mkdtemp (0700): a web server running as another user must read them
+    assert all((folder.stat().st_mode & 0o005) == 0o005 for folder in (site, site / "en")), "the site is not world-readable"
