@@ -255,22 +255,6 @@ class StageWriter:
 # ---------------------------------------------------------------- stages
 
 
-def _samples(project: Project, catalog: Catalog) -> list[images.SampleSource]:
-    out = []
-    for d in catalog.datasets:
-        for i, s in enumerate(d.samples):
-            out.append(
-                images.SampleSource(
-                    dataset_id=d.id,
-                    index=i,
-                    url=s.url,
-                    path=(project.data_dir / s.path).resolve() if s.path else None,
-                    label=f"{d.id} sample {i + 1} ({s.url or s.path})",
-                )
-            )
-    return out
-
-
 def _thumb_view(thumb: images.Thumbnail) -> ThumbImage:
     return ThumbImage(
         width=thumb.width,
@@ -313,7 +297,7 @@ def _social_cards(project: Project, catalog: Catalog, report: images.ImageReport
     out_dir.mkdir(parents=True, exist_ok=True)
     # the drawing code and the font are part of the key: a change to how cards look redraws them
     font = images.cjk_font()
-    drawer = hashlib.sha256(Path(images.__file__).read_bytes() + str(font).encode()).hexdigest()[:12]
+    drawer = images.card_drawer_key(font)
     warnings = () if font else (f"no CJK font ({images.CARD_CJK_FONTS[0]}; Debian package fonts-noto-cjk): the Chinese preview cards show '?' for Chinese characters",)
 
     def card(name: str, title: str, figures: list[str], thumb_path: Path | None, lang: Lang) -> Path:
@@ -327,7 +311,7 @@ def _social_cards(project: Project, catalog: Catalog, report: images.ImageReport
     site: dict[Lang, Path] = {}
     for lang in Lang:
         for d in catalog.datasets:
-            thumb = report.thumbnails.get((d.id, 0))
+            thumb = report.thumbnail(d.id, 0)
             thumb_path = thumbs_dir / thumb.jpeg[-1].name if thumb else None
             cards[(d.id, lang)] = card(d.id, display_title(d, lang), _card_figures(d, lang), thumb_path, lang)
         count = t("card_datasets", lang).format(n=len(catalog.datasets))
@@ -566,7 +550,7 @@ def stage_docs(
     base_url = site_url(project)
     inputs = RenderInputs(
         catalog=catalog,
-        thumbs={k: _thumb_view(v) for k, v in report.thumbnails.items()},
+        thumbs={(k.dataset_id, k.index): _thumb_view(v) for k, v in report.thumbnails.items()},
         links=statuses,
         social={k: f"{SOCIAL_URL_DIR}/{path.name}" for k, path in social.datasets.items()},
         has_link_report=has_report,
@@ -719,7 +703,7 @@ def _stage(project: Project, options: BuildOptions, banner: str) -> Staged:
     thumbs_dir = project.cache_dir / "thumbs"
     with times.measure("thumbnails"):
         report = images.make_thumbnails(
-            _samples(project, catalog),
+            images.sample_sources(catalog, project.data_dir, doc),
             thumbs_dir,
             project.cache_dir / "images",
             options.image_settings,
