@@ -256,7 +256,7 @@ def _receive(url: str, resp: requests.Response, settings: ImageSettings, deadlin
             body.close()
         except OSError as e:
             if isinstance(e, requests.RequestException):
-                raise
+                raise  # requests' errors are OSErrors too: the connection's, which the caller retries
             raise _unwritable(store, e) from None
         if deadline.expired:
             # the watchdog cut the socket: what arrived is a truncated body, not an image
