@@ -37,6 +37,7 @@ from generator.progress import ProgressBar
 
 DOWNLOADS_DIR = "downloads"
 SAFE_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # the catalogue's slug rule
+DEFAULT_SETTINGS = ImageSettings()
 
 
 def sample_sources(catalog: Catalog, data_dir: Path, doc: Document | None = None) -> list[SampleSource]:
@@ -66,7 +67,7 @@ def make_thumbnails(
     samples: Sequence[SampleSource],
     out_dir: Path,
     cache_dir: Path,
-    settings: ImageSettings = ImageSettings(),
+    settings: ImageSettings = DEFAULT_SETTINGS,
     *,
     offline: bool = False,
     mirror: Path | None = None,
