@@ -668,11 +668,10 @@ class _VisibleText(__import__("html.parser").parser.HTMLParser):
 
 def _zh_sources(project: Project) -> tuple[list[str], list[str], set[str]]:
     """(strings a zh page may quote whole, the Chinese UI's own, Latin words the Chinese UI uses)."""
-    from generator.model import ACCESS_LABELS, SCENE_LABELS, SKU_LEVEL_LABELS, TASK_LABELS
-    from generator.render import _strings, field_meanings_zh
+    from generator.reference import field_meanings_zh
+    from generator.strings import catalogue
 
-    ui = [text.zh for text in _strings().values()]
-    ui += [label.zh for labels in (ACCESS_LABELS, SCENE_LABELS, SKU_LEVEL_LABELS, TASK_LABELS) for label in labels.values()]
+    ui = [text.zh for text in catalogue().values()]  # the vocabularies' names included
     ui += list(field_meanings_zh().values())
     templates = REPO / "generator" / "templates"
     for path in templates.glob("*.j2"):

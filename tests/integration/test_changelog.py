@@ -20,7 +20,8 @@ from generator.changelog import (
     raw_urls,
 )
 from generator.load import load_document
-from generator.model import Qualifier, catalog_links
+from generator.model import Qualifier
+from generator.urls import catalog_links
 from generator.validate import validate_document
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,6 +15,7 @@ import pytest
 from linkcheck import FAST, check_one, target
 from loopback import Loopback, Raw, Reply, Reset, Silent
 
+from generator.errors import ProblemsFound
 from generator.links import (
     CheckerConfig,
     HostPolicy,
@@ -31,7 +32,6 @@ from generator.links import (
     targets_from_url_file,
 )
 from generator.links.ratelimit import HostGate
-from generator.problems import LoadError
 
 # ---------------------------------------------------------------------------
 # Answers and verdicts
@@ -581,7 +581,7 @@ def test_url_file_keeps_line_positions_and_dedupes(tmp_path: Path) -> None:
 def test_url_file_reports_every_bad_line(tmp_path: Path) -> None:
     path = tmp_path / "urls.txt"
     path.write_text("https://ok.example/\nftp://nope\nnot a url\n")
-    with pytest.raises(LoadError) as caught:
+    with pytest.raises(ProblemsFound) as caught:
         targets_from_url_file(path)
     assert [(p.line, p.column) for p in caught.value.problems] == [(2, 1), (3, 1)]
 

@@ -225,17 +225,17 @@ def test_only_merges_into_the_previous_report() -> None:
 
 def test_the_build_reads_a_damaged_report_as_no_status_with_one_warning(tmp_path: Path) -> None:
     from generator.project import Project
-    from generator.site import _link_statuses
+    from generator.staging import read_link_statuses
 
     project = Project(tmp_path)
     project.link_report.parent.mkdir(parents=True)
     project.link_report.write_text('{"format": "sku-survey link report", "version": 2, "links": [{"url"', encoding="utf-8")
-    statuses, has_report, warnings = _link_statuses(project)
-    assert (statuses, has_report) == ({}, False)
-    assert len(warnings) == 1 and str(project.link_report) in warnings[0]
+    read = read_link_statuses(project)
+    assert (read.by_url, read.has_report) == ({}, False)
+    assert len(read.warnings) == 1 and str(project.link_report) in read.warnings[0]
     write_report(project.link_report, _run())
-    statuses, has_report, warnings = _link_statuses(project)
-    assert has_report and warnings == () and statuses["https://b.example/"].verdict == "broken"
+    read = read_link_statuses(project)
+    assert read.has_report and read.warnings == () and read.by_url["https://b.example/"].verdict == "broken"
 
 
 def test_a_resolver_that_never_answers_costs_one_lookup_timeout_for_all_hosts() -> None:

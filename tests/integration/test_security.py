@@ -375,7 +375,7 @@ def test_a_build_removes_what_a_killed_build_left(tmp_path):
 
 
 def test_the_swap_never_leaves_a_moment_without_a_site(tmp_path):
-    from generator.site import swap_in
+    from generator.swap import swap_in
 
     site = tmp_path / "site"
     site.mkdir()
@@ -492,7 +492,7 @@ def test_a_sample_path_with_a_nul_is_an_error_not_a_crash(tmp_path):
 
 
 def test_a_file_of_too_many_values_is_refused_before_it_is_built(tmp_path):
-    from generator.load import MAX_EVENTS
+    from generator.document import MAX_EVENTS
 
     code, err = _validate(tmp_path, "datasets: [" + "1," * (MAX_EVENTS + 10) + "1]\n")
     assert code == 2 and f"more than {MAX_EVENTS:,} values" in err and "Traceback" not in err, err
