@@ -51,7 +51,7 @@ def make_social_cards(project: Project, catalog: Catalog, report: images.ImageRe
     out_dir.mkdir(parents=True, exist_ok=True)
     # the drawing code and the font are part of the key: a change to how cards look redraws them
     font = images.cjk_font()
-    drawer = hashlib.sha256(Path(images.__file__).read_bytes() + str(font).encode()).hexdigest()[:12]
+    drawer = images.card_drawer_key(font)
     no_font = f"no CJK font ({images.CARD_CJK_FONTS[0]}; Debian package fonts-noto-cjk): the Chinese preview cards show '?' for Chinese characters"
     warnings = () if font else (no_font,)
 
@@ -66,7 +66,7 @@ def make_social_cards(project: Project, catalog: Catalog, report: images.ImageRe
     site: dict[Lang, Path] = {}
     for lang in Lang:
         for d in catalog.datasets:
-            thumb = report.thumbnails.get((d.id, 0))
+            thumb = report.thumbnail(d.id, 0)
             thumb_path = thumbs_dir / thumb.jpeg[-1].name if thumb else None
             cards[(d.id, lang)] = card(d.id, display_title(d, lang), _card_figures(d, lang), thumb_path, lang)
         count = t("card_datasets", lang).format(n=len(catalog.datasets))

@@ -24,7 +24,7 @@ from generator import engine, images, strings, swap
 from generator.cards import SocialCards, make_social_cards
 from generator.errors import BuildError, ProblemsFound
 from generator.files import exclusive, remove_leftovers
-from generator.load import load_document
+from generator.load import Document, load_document
 from generator.model import Catalog, Lang
 from generator.project import Project
 from generator.staging import LinkStatuses, StagedDocs, read_link_statuses, stage_docs
@@ -148,28 +148,29 @@ def stage(project: Project, options: BuildOptions, banner: str = "") -> Staged:
     times = StageTimes()
     strings.refresh()
     with _fewer_collections():
-        catalog = _catalog(project, times)
-        thumbs = _thumbnails(project, options, catalog, times)
+        doc, catalog = _catalog(project, times)
+        thumbs = _thumbnails(project, options, images.sample_sources(catalog, project.data_dir, doc), times)
         cards = _cards(project, catalog, thumbs, times)
         statuses = read_link_statuses(project)
         docs = _render(project, catalog, thumbs, cards, statuses, banner, times)
     return Staged(catalog, thumbs, cards, statuses, docs, times)
 
 
-def _catalog(project: Project, times: StageTimes) -> Catalog:
+def _catalog(project: Project, times: StageTimes) -> tuple[Document, Catalog]:
+    """The document (for the positions of what later stages report) and the catalogue validated from it."""
     try:
         with times.measure("load"):
             doc = load_document(project.data_file, project.display(project.data_file), project.cache_dir / "load" / "items.marshal")
         with times.measure("validate"):
-            return validate_document(doc, project.data_dir)
+            return doc, validate_document(doc, project.data_dir)
     except ProblemsFound as err:
         raise BuildError("validate", f"{len(err.problems)} problem(s) in the data", err.problems) from None
 
 
-def _thumbnails(project: Project, options: BuildOptions, catalog: Catalog, times: StageTimes) -> images.ImageReport:
+def _thumbnails(project: Project, options: BuildOptions, samples: list[images.SampleSource], times: StageTimes) -> images.ImageReport:
     with times.measure("thumbnails"):
         return images.make_thumbnails(
-            _samples(project, catalog),
+            samples,
             project.cache_dir / THUMBS_DIR,
             project.cache_dir / "images",
             options.image_settings,
@@ -201,22 +202,6 @@ def _render(
             return stage_docs(project, catalog, thumbs, project.cache_dir / THUMBS_DIR, cards, statuses, project.cache_dir / STAGE_DIR, banner)
     except OSError as err:
         raise BuildError("render", str(err), environment=True) from None
-
-
-def _samples(project: Project, catalog: Catalog) -> list[images.SampleSource]:
-    out = []
-    for d in catalog.datasets:
-        for i, s in enumerate(d.samples):
-            out.append(
-                images.SampleSource(
-                    dataset_id=d.id,
-                    index=i,
-                    url=s.url,
-                    path=(project.data_dir / s.path).resolve() if s.path else None,
-                    label=f"{d.id} sample {i + 1} ({s.url or s.path})",
-                )
-            )
-    return out
 
 
 @contextlib.contextmanager

@@ -192,7 +192,7 @@ def stage_docs(
     base_url = site_url(project)
     inputs = RenderInputs(
         catalog=catalog,
-        thumbs={k: _thumb_view(v) for k, v in report.thumbnails.items()},
+        thumbs={(k.dataset_id, k.index): _thumb_view(v) for k, v in report.thumbnails.items()},
         links=statuses.by_url,
         social={k: f"{SOCIAL_URL_DIR}/{path.name}" for k, path in social.datasets.items()},
         has_link_report=statuses.has_report,

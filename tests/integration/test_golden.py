@@ -91,7 +91,7 @@ def staged_pages(root: Path) -> dict[str, bytes]:
     _report(project)
     staged = stage(project, BuildOptions(site_dir=root / "site", offline=True, sample_mirror=_mirror(root / "mirror")))
     out: dict[str, bytes] = {}
-    for lang, docs in staged.docs.items():
+    for lang, docs in staged.docs.docs.items():
         for path in sorted(docs.rglob("*")):
             if path.is_file() and path.suffix in TEXT_SUFFIXES:
                 out[f"{lang.value}/{path.relative_to(docs).as_posix()}"] = path.read_bytes()

@@ -3,10 +3,13 @@ HTTP server on 127.0.0.1 that counts the requests it receives."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import random
 import re
 import socket
 import struct
+import tracemalloc
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,11 +24,13 @@ from PIL import Image, ImageDraw
 from generator.images import (
     ImageReport,
     ImageSettings,
+    SampleRef,
     SampleSource,
     Thumbnail,
     make_social_card,
     make_thumbnails,
     plan_widths,
+    sample_sources,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -346,8 +351,8 @@ def test_one_bad_sample_does_not_stop_the_others(project: Project) -> None:
     good = project.local("good.jpg", JPEG_BYTES, index=0)
     bad = project.local("bad.jpg", b"<html></html>", index=1)
     report = project.run([good, bad])
-    assert list(report.thumbnails) == [("ds", 0)]
-    assert [(w.dataset_id, w.index) for w in report.warnings] == [("ds", 1)]
+    assert list(report.thumbnails) == [SampleRef("ds", 0)]
+    assert [w.sample for w in report.warnings] == [SampleRef("ds", 1)]
 
 
 def test_a_dataset_id_that_is_not_a_slug_is_a_caller_error(project: Project) -> None:
@@ -360,6 +365,23 @@ def test_the_same_sample_twice_is_a_caller_error(project: Project) -> None:
     sample = project.local("a.jpg", JPEG_BYTES)
     with pytest.raises(ValueError, match="repeated"):
         project.run([sample, sample])
+
+
+def test_warnings_name_the_line_of_the_sample_entry_in_the_data_file(project: Project) -> None:
+    from generator.load import load_document
+    from generator.validate import validate_document
+
+    fixture = REPO / "tests" / "fixtures" / "site.yaml"
+    doc = load_document(fixture, "tests/fixtures/site.yaml")
+    sources = sample_sources(validate_document(doc, fixture.parent), fixture.parent, doc)
+    lines = fixture.read_text(encoding="utf-8").splitlines()
+    expected = []
+    for source in sources:
+        (number,) = [i for i, line in enumerate(lines, 1) if line.strip() == f"- url: {source.url}"]
+        expected.append(f"tests/fixtures/site.yaml:{number}:{lines[number - 1].index('url') + 1}: {source.label}: not in the download cache")
+    assert len(expected) >= 2
+    report = project.run(sources, offline=True)
+    assert [w.message.split(", and the build", 1)[0] for w in report.warnings] == expected
 
 
 # --------------------------------------------------------------------------- fetching
@@ -463,7 +485,7 @@ def test_failed_refresh_falls_back_to_the_cached_copy(project: Project, server: 
     server.route("/a.jpg", [Reply(200, JPEG_BYTES, content_type=OCTETS), Reply(410)])
     first = only(project.run([remote(server.url("/a.jpg"))]))
     report = project.run([remote(server.url("/a.jpg"))])
-    assert report.thumbnails[("ds", 0)] == first
+    assert report.thumbnail("ds", 0) == first
     (warning,) = report.warnings
     assert "HTTP 410 Gone; used the copy cached by an earlier build" in warning.message
 
@@ -496,8 +518,103 @@ def test_mirror_without_the_file_falls_back_to_the_network(project: Project, ser
 def test_a_url_shared_by_two_samples_is_fetched_once(project: Project, server: Loopback) -> None:
     server.route("/a.jpg", Reply(200, JPEG_BYTES, content_type=OCTETS))
     report = project.run([remote(server.url("/a.jpg"), "one"), remote(server.url("/a.jpg"), "two")])
-    assert sorted(report.thumbnails) == [("one", 0), ("two", 0)]
+    assert sorted(report.thumbnails) == [SampleRef("one", 0), SampleRef("two", 0)]
     assert server.count() == 1
+
+
+def downloads(project: Project) -> list[Path]:
+    return sorted((project.cache / "downloads").iterdir())
+
+
+def test_a_download_is_kept_under_its_hash_and_nothing_half_written_is_left(project: Project, server: Loopback) -> None:
+    server.route("/a.jpg", Reply(200, JPEG_BYTES, content_type=OCTETS))
+    only(project.run([remote(server.url("/a.jpg"))]))
+    bodies = [p for p in downloads(project) if p.suffix == ".img"]
+    assert [p.name for p in bodies] == [f"{hashlib.sha256(JPEG_BYTES).hexdigest()}.img"]
+    assert bodies[0].read_bytes() == JPEG_BYTES
+    assert not [p for p in downloads(project) if p.name.endswith(".tmp")]
+
+
+def test_a_damaged_download_is_discarded_with_one_warning_and_fetched_again(
+    project: Project, server: Loopback, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.route("/a.jpg", Reply(200, JPEG_BYTES, {"ETag": '"v1"'}, content_type=OCTETS))
+    first = only(project.run([remote(server.url("/a.jpg"))]))
+    (body,) = [p for p in downloads(project) if p.suffix == ".img"]
+    body.write_bytes(JPEG_BYTES[: len(JPEG_BYTES) // 2])  # a truncated copy
+    with caplog.at_level("WARNING", logger="sku_survey"):
+        again = project.run([remote(server.url("/a.jpg"))])
+    warned = [r.getMessage() for r in caplog.records if r.name == "sku_survey"]
+    assert len(warned) == 1 and str(body) in warned[0] and "damaged or truncated" in warned[0], warned
+    assert only(again) == first
+    _, second = server.requests("/a.jpg")
+    assert second.header("If-None-Match") is None and second.status == 200  # asked in full, not "not modified"
+    assert body.read_bytes() == JPEG_BYTES
+
+
+def test_a_damaged_download_record_is_discarded_with_one_warning(
+    project: Project, server: Loopback, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.route("/a.jpg", Reply(200, JPEG_BYTES, content_type=OCTETS))
+    first = only(project.run([remote(server.url("/a.jpg"))]))
+    (record,) = [p for p in downloads(project) if p.name.endswith(".record.json")]
+    record.write_bytes(b'{"format": 1, "url": ')
+    with caplog.at_level("WARNING", logger="sku_survey"):
+        offline = project.run([remote(server.url("/a.jpg"))], offline=True)
+    warned = [r.getMessage() for r in caplog.records if r.name == "sku_survey"]
+    assert len(warned) == 1 and str(record) in warned[0], warned
+    assert "not in the download cache" in only_warning(offline)
+    assert only(project.run([remote(server.url("/a.jpg"))])) == first
+
+
+def test_the_cache_keeps_one_body_per_url_when_a_sample_changes_or_goes(project: Project, server: Loopback) -> None:
+    other = encode(photo((700, 500), 3), "JPEG")
+    server.route("/a.jpg", Reply(200, JPEG_BYTES, content_type=OCTETS))
+    server.route("/b.jpg", Reply(200, other, content_type=OCTETS))
+    project.run([remote(server.url("/a.jpg")), remote(server.url("/b.jpg"), index=1)])
+    assert len(downloads(project)) == 4  # a body and a record each
+    server.route("/a.jpg", Reply(200, other, content_type=OCTETS))  # the same picture now: one body for both
+    project.run([remote(server.url("/a.jpg")), remote(server.url("/b.jpg"), index=1)])
+    assert [p.name for p in downloads(project) if p.suffix == ".img"] == [f"{hashlib.sha256(other).hexdigest()}.img"]
+    project.run([remote(server.url("/a.jpg"))])  # b is no longer in the catalogue
+    assert len(downloads(project)) == 2
+
+
+def bulky_jpeg(seed: int, size: int = 1_000_000) -> bytes:
+    """A small picture in a large file (bytes after the JPEG's end, as some cameras append):
+    as many bytes as the test needs to see, and cheap to decode and encode."""
+    rnd = random.Random(seed)
+    picture = Image.frombytes("RGB", (160, 120), rnd.randbytes(160 * 120 * 3))
+    return encode(picture, "JPEG", quality=90) + rnd.randbytes(size)
+
+
+def test_memory_of_fetch_and_thumbnails_does_not_grow_with_the_number_of_images(tmp_path: Path, server: Loopback) -> None:
+    """Python's own allocations (tracemalloc: every bytes object a sample's body could be
+    held in) at their peak, over N and 4N distinct images from a loopback server. N is at
+    least the fetch concurrency, so both runs download as many images at once."""
+    n = 8
+    bodies = [bulky_jpeg(i) for i in range(2 + 5 * n)]
+    for i, body in enumerate(bodies):
+        server.route(f"/{i}.jpg", Reply(200, body, content_type="image/jpeg"))
+    largest = max(len(body) for body in bodies)
+
+    def peak(first: int, count: int) -> int:
+        project = Project(tmp_path / f"run-{first}")
+        samples = [remote(server.url(f"/{i}.jpg"), f"d{i}") for i in range(first, first + count)]
+        tracemalloc.start()
+        try:
+            report = project.run(samples)
+            _, top = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert not report.warnings and report.encoded == count, report.warnings
+        return top
+
+    peak(0, 2)  # imports, pools and caches that the first run sets up once
+    small, large = peak(2, n), peak(2 + n, 4 * n)
+    assert small < 4 * largest, (small, largest)
+    # the report itself grows (a few KiB per sample); the bytes of the images must not
+    assert large - small < largest, (small, large, largest)
 
 
 # --------------------------------------------------------------------------- incremental and deterministic
@@ -568,7 +685,7 @@ def test_every_seed_image_produces_a_thumbnail_through_the_mirror(project: Proje
     for i, name in enumerate(SEED_NAMES):
         with Image.open(SEED_IMAGES / name) as source:
             source_size = source.size
-        thumbnail = report.thumbnails[(f"seed-{i}", 0)]
+        thumbnail = report.thumbnails[SampleRef(f"seed-{i}", 0)]
         assert thumbnail.width <= source_size[0]
         assert abs(thumbnail.height - source_size[1] * thumbnail.width / source_size[0]) <= 0.5
         decoded(thumbnail, project.out)
