@@ -148,7 +148,8 @@ def stage(project: Project, options: BuildOptions, banner: str = "") -> Staged:
     times = StageTimes()
     strings.refresh()
     with _fewer_collections():
-        doc, catalog = _catalog(project, times)
+        doc = _load(project, times)
+        catalog = _validate(project, doc, times)
         thumbs = _thumbnails(project, options, images.sample_sources(catalog, project.data_dir, doc), times)
         cards = _cards(project, catalog, thumbs, times)
         statuses = read_link_statuses(project)
@@ -156,13 +157,19 @@ def stage(project: Project, options: BuildOptions, banner: str = "") -> Staged:
     return Staged(catalog, thumbs, cards, statuses, docs, times)
 
 
-def _catalog(project: Project, times: StageTimes) -> tuple[Document, Catalog]:
-    """The document (for the positions of what later stages report) and the catalogue validated from it."""
+def _load(project: Project, times: StageTimes) -> Document:
+    """The data file's document: later stages report positions in it (a sample's line)."""
     try:
         with times.measure("load"):
-            doc = load_document(project.data_file, project.display(project.data_file), project.cache_dir / "load" / "items.marshal")
+            return load_document(project.data_file, project.display(project.data_file), project.cache_dir / "load" / "items.marshal")
+    except ProblemsFound as err:
+        raise BuildError("validate", f"{len(err.problems)} problem(s) in the data", err.problems) from None
+
+
+def _validate(project: Project, doc: Document, times: StageTimes) -> Catalog:
+    try:
         with times.measure("validate"):
-            return doc, validate_document(doc, project.data_dir)
+            return validate_document(doc, project.data_dir)
     except ProblemsFound as err:
         raise BuildError("validate", f"{len(err.problems)} problem(s) in the data", err.problems) from None
 
