@@ -64,11 +64,17 @@ class _CollectWarnings(logging.Handler):
 
 
 def write_language_config(
-    project: Project, docs: StagedDocs, cards: SocialCards, lang: Lang, site_dir: Path, base_url: str | None = None
+    project: Project,
+    docs: StagedDocs,
+    cards: SocialCards,
+    lang: Lang,
+    site_dir: Path,
+    base_url: str | None = None,
+    preview_marker: Path | None = None,
 ) -> Path:
     """Write ``lang``'s MkDocs config beside the staged docs (only when it changed: serve watches it)."""
     card = f"{SOCIAL_URL_DIR}/{cards.site[lang].name}"
-    config = language_config(project, lang, docs.docs[lang], site_dir, docs.overrides, card, base_url)
+    config = language_config(project, lang, docs.docs[lang], site_dir, docs.overrides, card, base_url, preview_marker)
     config_file = docs.root / f"mkdocs.{lang.value}.yml"
     text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     if not config_file.exists() or config_file.read_text(encoding="utf-8") != text:
@@ -77,10 +83,18 @@ def write_language_config(
 
 
 def language_config(
-    project: Project, lang: Lang, docs_dir: Path, site_dir: Path, overrides: Path, card: str = "", base_url: str | None = None
+    project: Project,
+    lang: Lang,
+    docs_dir: Path,
+    site_dir: Path,
+    overrides: Path,
+    card: str = "",
+    base_url: str | None = None,
+    preview_marker: Path | None = None,
 ) -> dict[str, object]:
     """The per-language MkDocs config that INHERITs the shared mkdocs.yml; ``base_url``
-    replaces its site_url (the live preview serves at its own address's root)."""
+    replaces its site_url (the live preview serves at its own address's root), and
+    ``preview_marker`` makes the search hook merge dirty rebuilds (see search_hook.py)."""
     base_url = base_url or site_url(project)
     stage_root = docs_dir.parent  # the search files are staged beside the docs folders
     url = base_url if lang is Lang.ZH else base_url + "en/"
@@ -126,6 +140,7 @@ def language_config(
             "on_this_page": t("on_this_page", lang),
             "feed_title": t("site_name", lang) + t("colon", lang) + t("whats_new", lang),
             "card": card,
+            **({"preview_full_build": str(preview_marker)} if preview_marker else {}),
             "not_found": {
                 code.value: {"title": t("not_found_title", code), "text": t("not_found_text", code), "home": t("not_found_home", code)}
                 for code in Lang
