@@ -77,6 +77,14 @@ def _check_url(value: str) -> str:
     return value
 
 
+def _is_url(value: str) -> bool:
+    try:
+        _check_url(value)
+    except DataError:
+        return False
+    return True
+
+
 def _check_slug(value: str) -> str:
     if not SLUG_RE.match(value):
         raise DataError(
@@ -217,11 +225,23 @@ class Figure(Model):
         description="false when the figure could not be confirmed from a primary source",
         examples=[False],
     )
-    source: Str = Field(
-        description="Where the figure comes from (a URL or a short description of the document)",
+    source: Url | Text = Field(
+        description="Where the figure comes from: its address, or a short description of the document in both languages",
         examples=["https://rpc-dataset.github.io/"],
     )
     note: Text | None = Field(None, description="Caveats readers should know")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _address_or_both_languages(cls, value: Any) -> Any:
+        # a description is read on both sites; only an address is the same in both
+        if value is None or (isinstance(value, str) and not _is_url(value)):
+            got, got_zh = ("nothing (null)", "空值（null）") if value is None else (repr(value), repr(value))
+            raise DataError(
+                f"expected an http(s) address, or a description in both languages as `{{zh: …, en: …}}`, got {got}",
+                f"应为 http(s) 网址，或用 `{{zh: …, en: …}}` 写出两种语言的说明，实际是 {got_zh}",
+            )
+        return value
 
     @model_validator(mode="after")
     def _unknown_is_unverified(self) -> Figure:
@@ -519,9 +539,23 @@ class Links(Model):
 class Sample(Model):
     url: Url | None = Field(None, description="Public address of the image")
     path: Str | None = Field(None, description="Or a file under data/, relative to data/", examples=["samples/rpc.jpg"])
-    credit: Str = Field(description="Who made the image / where it was published")
-    licence: Str = Field(description="Licence of the image (SPDX id or text)", examples=["GPL-3.0-only"])
+    credit: Text = Field(description="Who made the image / where it was published, in both languages")
+    licence: Str | Text = Field(
+        description="Licence of the image: an SPDX id, or the terms in both languages",
+        examples=["MIT"],
+    )
     caption: Text = Field(description="What the image shows (also its alt text)")
+
+    @field_validator("licence", mode="before")
+    @classmethod
+    def _spdx_or_both_languages(cls, value: Any) -> Any:
+        # an SPDX id is a name, the same on both sites; any other wording is read in both
+        if isinstance(value, str) and value not in SPDX_IDS:
+            raise DataError(
+                f"expected an SPDX licence id (e.g. MIT, CC-BY-4.0), or the terms in both languages as `{{zh: …, en: …}}`, got {value!r}",
+                f"应为 SPDX 许可证标识（如 MIT、CC-BY-4.0），或用 `{{zh: …, en: …}}` 写出两种语言的条款，实际是 {value!r}",
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> Sample:
@@ -625,7 +659,7 @@ def check_one_bibtex_entry(value: str) -> str:
 
 class Citation(Model):
     bibtex: Annotated[str, Strict()] | None = Field(None, description="BibTeX entry, verbatim from an official or named source: exactly one entry")
-    source: Str = Field(description="Where the BibTeX comes from, or why there is none")
+    source: Text = Field(description="Where the BibTeX comes from, or why there is none, in both languages")
 
     @field_validator("bibtex")
     @classmethod

@@ -43,11 +43,13 @@ from generator.model import (
     Result,
     ResultUnit,
     Scene,
+    Script,
     SkuLevel,
     Task,
     Text,
     catalog_json_schema,
     catalog_links,
+    script_of,
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -196,6 +198,17 @@ def licence_text(lic: Licence, lang: Lang) -> str:
     if lic.terms:
         return lic.terms[lang]
     return t("unknown", lang)
+
+
+# BCP 47 tags of the languages a proper name can be written in, as <html lang> writes them
+_NAME_LANG = {Script.HAN: "zh-CN", Script.LATIN: "en"}
+
+
+def name_lang(name: str, lang: Lang) -> str:
+    """The lang attribute a proper name (a title, an author, a licence id) needs on a page in
+    ``lang``: its script's language, or '' when that is the page's own."""
+    tag = _NAME_LANG[script_of(name)]
+    return "" if tag.startswith(lang.value) else tag
 
 
 def licence_key(lic: Licence) -> str:
@@ -602,6 +615,8 @@ def _context(inputs: RenderInputs, lang: Lang) -> dict[str, Any]:
         "figure": lambda f: figure_html(f, lang),
         "licence_text": lambda lic: licence_text(lic, lang),
         "licence_key": licence_key,
+        "name_lang": lambda name: name_lang(str(name), lang),
+        "is_text": lambda value: isinstance(value, Text),
         "sort_value": sort_value,
         "TASKS": list(Task),
         "SCENES": list(Scene),

@@ -160,7 +160,8 @@ def test_real_catalogue_has_a_page_pair_for_every_dataset_and_a_source_for_every
         stats = d["stats"]
         figures = [stats["images"], stats["classes"], *([stats["instances"]] if stats["instances"] else []), *stats["splits"].values()]
         for figure in figures:
-            assert figure["source"].strip(), d["id"]
+            source = figure["source"]  # an address, or a description in both languages
+            assert (source.strip() if isinstance(source, str) else source["zh"].strip() and source["en"].strip()), d["id"]
             assert figure["value"] is not None or figure["verified"] is False, d["id"]
         for r in d["results"]:
             assert r["source"]["title"].strip() and r["source"]["kind"] in ("authors", "competitor", "third-party"), d["id"]
