@@ -157,6 +157,17 @@ def format_count(value: int, lang: Lang) -> str:
     return f"{value:,}"
 
 
+def catalogue_markdown(key: str, lang: Lang, **numbers: int) -> Markup:
+    """A paragraph of the catalogue written in Markdown (a key ending _md), kept as Markdown: the
+    words are the project's own, never data; ``{name}`` takes a number, formatted for ``lang``."""
+    if not key.endswith("_md"):
+        raise KeyError(f"{key!r} is plain text: only catalogue keys ending _md hold Markdown")
+    text = t(key, lang)
+    for name, value in numbers.items():
+        text = text.replace("{" + name + "}", format_count(value, lang))
+    return Markup(text.rstrip("\n"))
+
+
 def figure_html(fig: Figure | None, lang: Lang) -> Markup:
     html = _ENV.get_template("_figure.html.j2").render(fig=fig, t=lambda key: t(key, lang), fmt=lambda n: format_count(n, lang))
     return Markup(html.strip())  # the template escaped every value
@@ -611,6 +622,7 @@ def _context(inputs: RenderInputs, lang: Lang) -> dict[str, Any]:
     return {
         "lang": lang,
         "t": lambda key: t(key, lang),
+        "md": lambda key, **numbers: catalogue_markdown(key, lang, **numbers),
         "fmt": lambda n: format_count(n, lang),
         "figure": lambda f: figure_html(f, lang),
         "licence_text": lambda lic: licence_text(lic, lang),
