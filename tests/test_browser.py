@@ -334,6 +334,75 @@ def test_unknown_address_gets_a_404_in_the_language_of_the_address(make_context,
     assert [p for p in watch.problems() if "no-such" not in p] == []
 
 
+# what a reader sees of a page: its text and the attributes that are shown or read out
+READER_TEXTS_JS = """
+() => {
+  const out = [document.title];
+  const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (n.textContent.trim() && el && !el.closest("script, style, template") && visible(el)) out.push(n.textContent.trim());
+  }
+  for (const el of document.body.querySelectorAll("[placeholder], [aria-label], [title], img[alt]")) {
+    if (!visible(el) && el.tagName !== "INPUT") continue;
+    for (const name of ["placeholder", "aria-label", "title", "alt"]) {
+      if (el.getAttribute(name)) out.push(el.getAttribute(name));
+    }
+  }
+  return out;
+}
+"""
+_HAN_TEXT = re.compile(r"[\u3400-\u9fff]")
+
+
+def test_unknown_address_under_en_answers_wholly_in_english(make_context, site: Site) -> None:
+    """On /en/… the root 404.html becomes the English site's: title, header, navigation, search,
+    footer in English, and links that resolve under the path prefix. Then the theme works."""
+    context, watch = make_context()
+    page = context.new_page()
+    response = page.goto(site.url(Lang.EN, "no-such/deep/page/"), wait_until="load")
+    assert response is not None and response.status == 404
+    page.wait_for_selector("html:not(.not-found-swap)")
+    assert page.title() == t("not_found_title", Lang.EN)
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator(".md-header__topic").first.inner_text().strip() == t("site_name", Lang.EN)
+    chinese = [text for text in page.evaluate(READER_TEXTS_JS) if _HAN_TEXT.search(text) and text != "中文"]
+    assert chinese == [], chinese  # the language switch names Chinese in Chinese, as it should
+    search = page.locator("input.md-search__input")
+    assert search.get_attribute("placeholder") == "Search"
+    compare = page.locator(".md-sidebar--primary a.md-nav__link", has_text=t("compare", Lang.EN)).first
+    assert compare.get_attribute("href") == f"{SITE_PREFIX}en/compare/"
+    # the theme's scripts run on the English page: the search answers in English
+    search.click()
+    search.fill("checkout")
+    page.wait_for_selector(".md-search-result__meta")
+    assert not _HAN_TEXT.search(page.locator(".md-search-result__meta").inner_text())
+    page.keyboard.press("Escape")
+    compare.click()
+    page.wait_for_url(site.url(Lang.EN, "compare/"))
+    assert page.locator("article h1").first.inner_text().rstrip("¶") == t("compare", Lang.EN)
+    assert [p for p in watch.problems() if "no-such" not in p] == []
+
+
+def test_head_has_exact_hreflang_links_and_no_request_answers_404(make_context, site: Site) -> None:
+    """rel="alternate" hreflang links, exact, for readers without scripts (crawlers); Chromium,
+    running Material's script, asks for nothing that is not there."""
+    from urllib.request import urlopen
+
+    for lang, other in ((Lang.ZH, Lang.EN), (Lang.EN, Lang.ZH)):
+        with urlopen(site.url(lang, "datasets/rpc/")) as answer:  # noqa: S310 - the loopback server
+            head = answer.read().decode("utf-8").split("</head>", 1)[0]
+        links = dict(re.findall(r'<link rel="alternate" hreflang="([^"]+)" href="([^"]+)">', head))
+        assert links == {"zh-CN": site.url(Lang.ZH, "datasets/rpc/"), "en": site.url(Lang.EN, "datasets/rpc/"), "x-default": site.url(Lang.ZH, "datasets/rpc/")}
+        page, watch = _open(make_context, site, lang, "datasets/rpc/")
+        page.wait_for_load_state("networkidle")
+        watch.settle(page)
+        assert watch.problems() == []
+        for href in links.values():
+            assert page.request.get(href).status == 200
+
+
 # ---------------------------------------------------------------- language switch
 
 
