@@ -98,8 +98,10 @@ class ThumbImage:
 @dataclass(frozen=True)
 class LinkStatus:
     verdict: str  # ok | redirected | broken | blocked | transient | skipped
-    reason: str = ""
+    reason: str = ""  # the checker's own words, for maintainers (reports); pages say it from the catalogue
     checked: str = ""  # YYYY-MM-DD of the latest check, when the link history knows it
+    http_status: int | None = None  # what the server answered, when one did
+    moved_to: str = ""  # a redirected link's new address (text chosen by the linked server)
 
 
 @dataclass(frozen=True)
@@ -184,23 +186,11 @@ def display_title(d: Dataset, lang: Lang) -> str:
     return f"{d.name}: {full}"
 
 
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
-
-
 def format_date(iso: str, lang: Lang) -> str:
     """'2026-12-01' -> '2026 年 12 月 1 日' or '1 December 2026'."""
     year, month, day = (int(part) for part in iso[:10].split("-"))
-    if lang is Lang.ZH:
-        return f"{year} 年 {month} 月 {day} 日"
-    return f"{day} {_MONTHS_EN[month - 1]} {year}"
-
-
-_ISO_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?")
-
-
-def readable_reason(reason: str, lang: Lang) -> str:
-    """A link checker's reason with its timestamps as dates."""
-    return _ISO_STAMP.sub(lambda m: format_date(m.group(1), lang), reason)
+    month_name = t("month_names", lang).split()[month - 1]
+    return t("date_format", lang).format(year=year, month=month, month_name=month_name, day=day)
 
 
 def licence_text(lic: Licence, lang: Lang) -> str:
@@ -642,7 +632,6 @@ def _context(inputs: RenderInputs, lang: Lang) -> dict[str, Any]:
         "link_status": inputs.links,
         "has_link_report": inputs.has_link_report,
         "date": lambda iso: format_date(iso, lang),
-        "reason": lambda text: readable_reason(text, lang),
     }
 
 
