@@ -597,6 +597,32 @@ def test_chart_fills_the_content_width_with_legible_labels_that_never_overlap(ma
     assert not watch.problems(), watch.problems()
 
 
+@pytest.mark.parametrize("lang", list(Lang), ids=str)
+def test_chart_on_a_phone_names_marks_that_never_overlap_and_lists_the_rest(make_context, site: Site, lang: Lang) -> None:
+    """At 390 px: fewer names, ≥ 11 px, touching no other name and no mark; every plotted
+    dataset the chart does not name is listed, visibly, under it."""
+    page, watch = _open(make_context, site, lang, "", viewport=MOBILE)
+    labels = page.evaluate(TEXT_BOXES_JS, "figure.chart svg text.label")
+    marks = page.evaluate(TEXT_BOXES_JS, "figure.chart svg circle")
+    assert len(labels) >= 5, labels
+    assert min(b["size"] for b in labels) >= 11, sorted(b["size"] for b in labels)[:3]
+    assert not _overlapping(labels), _overlapping(labels)
+    assert not [(b["text"], m["text"]) for b in labels for m in marks if _overlapping([b, m])]
+    svg = page.locator("figure.chart svg").bounding_box()
+    assert svg and all(svg["x"] <= b["left"] and b["right"] <= svg["x"] + svg["width"] for b in labels)
+    key = page.locator("figure.chart .chart-unlabelled:visible")
+    assert key.count() == 1
+    listed = key.inner_text()
+    named = {b["text"] for b in labels}
+    catalog = load_catalog(site.project)
+    plotted = [d for d in catalog.datasets if d.stats.images.value and d.stats.classes.value]
+    assert len(named) < len(plotted), "a phone shows fewer names than there are marks"
+    for d in plotted:
+        assert d.name in named or d.name in listed, d.name
+    assert page.locator("figure.chart .chart-key").is_visible()
+    assert not watch.problems(), watch.problems()
+
+
 @pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 768, "height": 1024}, {"width": 1280, "height": 900}, {"width": 1920, "height": 1080}], ids=lambda v: str(v["width"]))
 @pytest.mark.parametrize("lang", list(Lang), ids=str)
 def test_compare_table_is_readable_at_every_width(make_context, site: Site, lang: Lang, viewport: dict[str, int]) -> None:
