@@ -130,7 +130,7 @@ def _sample(real: dict[str, Any], dataset_id: str) -> dict[str, Any]:
     if first is None:
         return {
             "path": f"samples/{dataset_id}.jpg",
-            "credit": "Synthetic benchmark image",
+            "credit": {"zh": "合成的基准测试图像", "en": "Synthetic benchmark image"},
             "licence": "CC0-1.0",
             "caption": {"zh": "基准测试用的示例图像", "en": "A sample image for the benchmark"},
         }

@@ -34,6 +34,12 @@ CHART_MARGIN = (76, 24, 24, 56)  # left, right, top, bottom
 CHART_MARK_RADIUS = 7
 CHART_LABEL_SIZE = 14
 CHART_LABEL_GAP = 4
+# Below 720 px (site.css) the SVG is about 360 px wide, a unit about 0.47 px: names are drawn
+# at 26 units (about 12 px) with marks of radius 11, placed again at that size, so fewer fit;
+# the page lists the others under the chart, where a phone reader sees them.
+CHART_PHONE_LABEL_SIZE = 26
+CHART_PHONE_MARK_RADIUS = 11
+CHART_PHONE_CHAR_EM = 0.7
 # Latin text is about 0.6 em wide per character in the sans-serif fonts pages use; CJK 1 em.
 CHART_CHAR_EM = 0.62
 
@@ -66,6 +72,7 @@ class ChartMark:
     colour: str
     title: str  # the mark's tooltip and accessible name
     label: Box | None  # where its name is written; None when no free place was found
+    phone_label: Box | None = None  # the same below 720 px, at CHART_PHONE_LABEL_SIZE
 
     @property
     def label_x(self) -> float:
@@ -75,6 +82,10 @@ class ChartMark:
     def label_y(self) -> float:
         # text baseline: the box is one label line, the baseline a fifth above its bottom
         return self.label.bottom - CHART_LABEL_SIZE * 0.22 if self.label else 0.0
+
+    @property
+    def phone_label_y(self) -> float:
+        return self.phone_label.bottom - CHART_PHONE_LABEL_SIZE * 0.22 if self.phone_label else 0.0
 
 
 @dataclass(frozen=True)
@@ -95,14 +106,20 @@ class Chart:
     def unlabelled(self) -> tuple[ChartMark, ...]:
         return tuple(m for m in self.marks if m.label is None)
 
+    @property
+    def unlabelled_on_phones(self) -> tuple[ChartMark, ...]:
+        return tuple(m for m in self.marks if m.phone_label is None)
+
 
 def text_width(text: str, size: float) -> float:
-    return sum(size if "\u2e80" <= ch <= "\uffef" else size * CHART_CHAR_EM for ch in text)
+    # a margin that grows with the size: capitals and digits are wider than the average letter
+    em = CHART_CHAR_EM if size <= CHART_LABEL_SIZE else CHART_PHONE_CHAR_EM
+    return sum(size if "\u2e80" <= ch <= "\uffef" else size * em for ch in text)
 
 
-def _label_candidates(x: float, y: float, width: float) -> list[Box]:
+def _label_candidates(x: float, y: float, width: float, size: float = CHART_LABEL_SIZE, r: float = CHART_MARK_RADIUS) -> list[Box]:
     """Places for a label around a mark, in order of preference: right, left, above, below, diagonals."""
-    r, gap, h = CHART_MARK_RADIUS, CHART_LABEL_GAP, CHART_LABEL_SIZE * 1.1
+    gap, h = CHART_LABEL_GAP * size / CHART_LABEL_SIZE, size * 1.1
     d = r * 0.7 + gap
     return [
         Box(x + r + gap, y - h / 2, x + r + gap + width, y + h / 2),
@@ -116,20 +133,22 @@ def _label_candidates(x: float, y: float, width: float) -> list[Box]:
     ]
 
 
-def place_labels(points: Sequence[tuple[float, float, str]], area: Box) -> list[Box | None]:
+def place_labels(
+    points: Sequence[tuple[float, float, str]], area: Box, size: float = CHART_LABEL_SIZE, radius: float = CHART_MARK_RADIUS
+) -> list[Box | None]:
     """Greedy collision-free label placement: each label, in the given order, takes the first
     candidate place that stays inside ``area`` and touches no mark and no label placed before;
     a label with no free place is left out (the page lists those marks under the chart)."""
     pad = 1.0
-    marks = [Box(x - CHART_MARK_RADIUS - pad, y - CHART_MARK_RADIUS - pad, x + CHART_MARK_RADIUS + pad, y + CHART_MARK_RADIUS + pad) for x, y, _ in points]
+    marks = [Box(x - radius - pad, y - radius - pad, x + radius + pad, y + radius + pad) for x, y, _ in points]
     placed: list[Box] = []
     out: list[Box | None] = []
     for x, y, text in points:
-        width = text_width(text, CHART_LABEL_SIZE)
+        width = text_width(text, size)
         choice = next(
             (
                 box
-                for box in _label_candidates(x, y, width)
+                for box in _label_candidates(x, y, width, size, radius)
                 if box.inside(area) and not any(box.overlaps(m) for m in marks) and not any(box.overlaps(p) for p in placed)
             ),
             None,
@@ -162,6 +181,7 @@ def chart(catalog: Catalog, lang: Lang) -> Chart:
 
     at = [(sx(xv), sy(yv), d.name) for d, xv, yv in zip(points, xs, ys, strict=True)]
     boxes = place_labels(at, plot)
+    phone_boxes = place_labels(at, plot, CHART_PHONE_LABEL_SIZE, CHART_PHONE_MARK_RADIUS)
     marks = tuple(
         ChartMark(
             dataset=d,
@@ -175,8 +195,9 @@ def chart(catalog: Catalog, lang: Lang) -> Chart:
                 task=label(d.tasks[0], lang),
             ),
             label=box,
+            phone_label=phone_box,
         )
-        for d, (x, y, _), box in zip(points, at, boxes, strict=True)
+        for d, (x, y, _), box, phone_box in zip(points, at, boxes, phone_boxes, strict=True)
     )
     used = {d.tasks[0] for d in points}
     return Chart(

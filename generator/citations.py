@@ -277,7 +277,7 @@ def bib_file(datasets: Sequence[Dataset], entries: Mapping[str, BibEntry | None]
         origin = (
             "generated from the paper record (no verbatim BibTeX found)"
             if entry.generated
-            else f"source: {d.citation.source}"
+            else f"source: {d.citation.source.en}"  # one file for both sites, in English like BibTeX itself
         )
         lines = [f"% {bibtex_comment(d.name)}", f"% {bibtex_comment(origin)}"]
         text = entry.text

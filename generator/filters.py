@@ -4,7 +4,7 @@ scores. Pure functions of a value and a language; the templates call them.
 
 from __future__ import annotations
 
-import re
+from markupsafe import Markup
 
 from generator.model import (
     Dataset,
@@ -13,6 +13,8 @@ from generator.model import (
     Licence,
     Result,
     ResultUnit,
+    Script,
+    script_of,
 )
 from generator.strings import t
 
@@ -37,23 +39,33 @@ def display_title(d: Dataset, lang: Lang) -> str:
     return f"{d.name}: {full}"
 
 
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
-
-
 def format_date(iso: str, lang: Lang) -> str:
     """'2026-12-01' -> '2026 年 12 月 1 日' or '1 December 2026'."""
     year, month, day = (int(part) for part in iso[:10].split("-"))
-    if lang is Lang.ZH:
-        return f"{year} 年 {month} 月 {day} 日"
-    return f"{day} {_MONTHS_EN[month - 1]} {year}"
+    month_name = t("month_names", lang).split()[month - 1]
+    return t("date_format", lang).format(year=year, month=month, month_name=month_name, day=day)
 
 
-_ISO_STAMP = re.compile(r"(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?")
+def catalogue_markdown(key: str, lang: Lang, **numbers: int) -> Markup:
+    """A paragraph of the catalogue written in Markdown (a key ending _md), kept as Markdown: the
+    words are the project's own, never data; ``{name}`` takes a number, formatted for ``lang``."""
+    if not key.endswith("_md"):
+        raise KeyError(f"{key!r} is plain text: only catalogue keys ending _md hold Markdown")
+    text = t(key, lang)
+    for name, value in numbers.items():
+        text = text.replace("{" + name + "}", format_count(value, lang))
+    return Markup(text.rstrip("\n"))
 
 
-def readable_reason(reason: str, lang: Lang) -> str:
-    """A link checker's reason with its timestamps as dates."""
-    return _ISO_STAMP.sub(lambda m: format_date(m.group(1), lang), reason)
+# BCP 47 tags of the languages a proper name can be written in, as <html lang> writes them
+_NAME_LANG = {Script.HAN: "zh-CN", Script.LATIN: "en"}
+
+
+def name_lang(name: str, lang: Lang) -> str:
+    """The lang attribute a proper name (a title, an author, a licence id) needs on a page in
+    ``lang``: its script's language, or '' when that is the page's own."""
+    tag = _NAME_LANG[script_of(name)]
+    return "" if tag.startswith(lang.value) else tag
 
 
 def licence_text(lic: Licence, lang: Lang) -> str:

@@ -30,13 +30,14 @@ from generator.exports import (
     schema_org,
 )
 from generator.filters import (
+    catalogue_markdown,
     display_title,
     format_count,
     format_date,
     licence_key,
     licence_text,
+    name_lang,
     page_prefix,
-    readable_reason,
     result_value,
     sort_value,
 )
@@ -51,6 +52,7 @@ from generator.model import (
     Scene,
     SkuLevel,
     Task,
+    Text,
 )
 from generator.reference import reference_rows
 from generator.related import ordered, related
@@ -94,8 +96,10 @@ class ThumbImage:
 @dataclass(frozen=True)
 class LinkStatus:
     verdict: str  # ok | redirected | broken | blocked | transient | skipped
-    reason: str = ""
+    reason: str = ""  # the checker's own words, for maintainers (reports); pages say it from the catalogue
     checked: str = ""  # YYYY-MM-DD of the latest check, when the link history knows it
+    http_status: int | None = None  # what the server answered, when one did
+    moved_to: str = ""  # a redirected link's new address (text chosen by the linked server)
 
 
 @dataclass(frozen=True)
@@ -208,10 +212,13 @@ def _context(inputs: RenderInputs, lang: Lang) -> dict[str, Any]:
     return {
         "lang": lang,
         "t": lambda key: t(key, lang),
+        "md": lambda key, **numbers: catalogue_markdown(key, lang, **numbers),
         "fmt": lambda n: format_count(n, lang),
         "figure": lambda f: figure_html(f, lang),
         "licence_text": lambda lic: licence_text(lic, lang),
         "licence_key": licence_key,
+        "name_lang": lambda name: name_lang(str(name), lang),
+        "is_text": lambda value: isinstance(value, Text),
         "sort_value": sort_value,
         "TASKS": list(Task),
         "SCENES": list(Scene),
@@ -225,7 +232,6 @@ def _context(inputs: RenderInputs, lang: Lang) -> dict[str, Any]:
         "link_status": inputs.links,
         "has_link_report": inputs.has_link_report,
         "date": lambda iso: format_date(iso, lang),
-        "reason": lambda text: readable_reason(text, lang),
     }
 
 

@@ -174,7 +174,16 @@ def read_link_statuses(project: Project) -> LinkStatuses:
         stamp = str(entry["last_checked"]) if entry else ""
         return stamp[:10]  # the date part of an ISO timestamp: readers need the day, not the microsecond
 
-    statuses = {r.url: LinkStatus(verdict=str(r.verdict), reason=r.reason, checked=checked(r.url)) for r in results}
+    statuses = {
+        r.url: LinkStatus(
+            verdict=str(r.verdict),
+            reason=r.reason,
+            checked=checked(r.url),
+            http_status=r.http_status,
+            moved_to=(r.final_url or "") if str(r.verdict) == "redirected" else "",
+        )
+        for r in results
+    }
     return LinkStatuses(statuses, bool(results), warnings)
 
 

@@ -166,6 +166,12 @@ def _message(err: dict[str, Any], model_at: type[BaseModel] | None) -> tuple[str
         )
     if kind == "bool_type":
         return f"expected true or false, got {got}", f"应为 true 或 false，实际是 {got_zh}", False
+    if kind == "model_type" and ctx.get("class_name") == "Text" and isinstance(value, str):
+        return (
+            f"this text is shown on both sites: write it in both languages as `{{zh: …, en: …}}`, got {got}",
+            f"这段文字两个站点都会显示：请用 `{{zh: …, en: …}}` 写出两种语言，实际是 {got_zh}",
+            False,
+        )
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return (
             f"expected a mapping (indented `key: value` lines), got {got}",

@@ -66,6 +66,14 @@ def _check_url(value: str) -> str:
     return value
 
 
+def _is_url(value: str) -> bool:
+    try:
+        _check_url(value)
+    except DataError:
+        return False
+    return True
+
+
 def _check_slug(value: str) -> str:
     if not SLUG_RE.match(value):
         raise DataError(

@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from generator.model.base import (
+    SPDX_IDS,
     Access,
     Bool,
     Confidence,
@@ -44,9 +45,23 @@ class Links(Model):
 class Sample(Model):
     url: Url | None = Field(None, description="Public address of the image")
     path: Str | None = Field(None, description="Or a file under data/, relative to data/", examples=["samples/rpc.jpg"])
-    credit: Str = Field(description="Who made the image / where it was published")
-    licence: Str = Field(description="Licence of the image (SPDX id or text)", examples=["GPL-3.0-only"])
+    credit: Text = Field(description="Who made the image / where it was published, in both languages")
+    licence: Str | Text = Field(
+        description="Licence of the image: an SPDX id, or the terms in both languages",
+        examples=["MIT"],
+    )
     caption: Text = Field(description="What the image shows (also its alt text)")
+
+    @field_validator("licence", mode="before")
+    @classmethod
+    def _spdx_or_both_languages(cls, value: Any) -> Any:
+        # an SPDX id is a name, the same on both sites; any other wording is read in both
+        if isinstance(value, str) and value not in SPDX_IDS:
+            raise DataError(
+                f"expected an SPDX licence id (e.g. MIT, CC-BY-4.0), or the terms in both languages as `{{zh: …, en: …}}`, got {value!r}",
+                f"应为 SPDX 许可证标识（如 MIT、CC-BY-4.0），或用 `{{zh: …, en: …}}` 写出两种语言的条款，实际是 {value!r}",
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> Sample:

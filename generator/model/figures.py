@@ -22,6 +22,7 @@ from generator.model.base import (
     Str,
     Text,
     Url,
+    _is_url,
 )
 from generator.problems import DataError
 
@@ -43,11 +44,23 @@ class Figure(Model):
         description="false when the figure could not be confirmed from a primary source",
         examples=[False],
     )
-    source: Str = Field(
-        description="Where the figure comes from (a URL or a short description of the document)",
+    source: Url | Text = Field(
+        description="Where the figure comes from: its address, or a short description of the document in both languages",
         examples=["https://rpc-dataset.github.io/"],
     )
     note: Text | None = Field(None, description="Caveats readers should know")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _address_or_both_languages(cls, value: Any) -> Any:
+        # a description is read on both sites; only an address is the same in both
+        if value is None or (isinstance(value, str) and not _is_url(value)):
+            got, got_zh = ("nothing (null)", "空值（null）") if value is None else (repr(value), repr(value))
+            raise DataError(
+                f"expected an http(s) address, or a description in both languages as `{{zh: …, en: …}}`, got {got}",
+                f"应为 http(s) 网址，或用 `{{zh: …, en: …}}` 写出两种语言的说明，实际是 {got_zh}",
+            )
+        return value
 
     @model_validator(mode="after")
     def _unknown_is_unverified(self) -> Figure:

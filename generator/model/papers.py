@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from generator.model.base import ARXIV_RE, DOI_RE, MAX_YEAR, Bool, Model, Str, Url
+from generator.model.base import ARXIV_RE, DOI_RE, MAX_YEAR, Bool, Model, Str, Text, Url
 from generator.problems import DataError
 
 
@@ -307,7 +307,7 @@ def check_one_bibtex_entry(value: str) -> str:
 
 class Citation(Model):
     bibtex: Annotated[str, Strict()] | None = Field(None, description="BibTeX entry, verbatim from an official or named source: exactly one entry")
-    source: Str = Field(description="Where the BibTeX comes from, or why there is none")
+    source: Text = Field(description="Where the BibTeX comes from, or why there is none, in both languages")
 
     @field_validator("bibtex")
     @classmethod

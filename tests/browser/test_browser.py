@@ -303,6 +303,75 @@ def test_unknown_address_gets_a_404_in_the_language_of_the_address(make_context,
     assert [p for p in watch.problems() if "no-such" not in p] == []
 
 
+# what a reader sees of a page: its text and the attributes that are shown or read out
+READER_TEXTS_JS = """
+() => {
+  const out = [document.title];
+  const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (n.textContent.trim() && el && !el.closest("script, style, template") && visible(el)) out.push(n.textContent.trim());
+  }
+  for (const el of document.body.querySelectorAll("[placeholder], [aria-label], [title], img[alt]")) {
+    if (!visible(el) && el.tagName !== "INPUT") continue;
+    for (const name of ["placeholder", "aria-label", "title", "alt"]) {
+      if (el.getAttribute(name)) out.push(el.getAttribute(name));
+    }
+  }
+  return out;
+}
+"""
+_HAN_TEXT = re.compile(r"[\u3400-\u9fff]")
+
+
+def test_unknown_address_under_en_answers_wholly_in_english(make_context, site: Site) -> None:
+    """On /en/… the root 404.html becomes the English site's: title, header, navigation, search,
+    footer in English, and links that resolve under the path prefix. Then the theme works."""
+    context, watch = make_context()
+    page = context.new_page()
+    response = page.goto(site.url(Lang.EN, "no-such/deep/page/"), wait_until="load")
+    assert response is not None and response.status == 404
+    page.wait_for_selector("html:not(.not-found-swap)")
+    assert page.title() == t("not_found_title", Lang.EN)
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator(".md-header__topic").first.inner_text().strip() == t("site_name", Lang.EN)
+    chinese = [text for text in page.evaluate(READER_TEXTS_JS) if _HAN_TEXT.search(text) and text != "中文"]
+    assert chinese == [], chinese  # the language switch names Chinese in Chinese, as it should
+    search = page.locator("input.md-search__input")
+    assert search.get_attribute("placeholder") == "Search"
+    compare = page.locator(".md-sidebar--primary a.md-nav__link", has_text=t("compare", Lang.EN)).first
+    assert compare.get_attribute("href") == f"{SITE_PREFIX}en/compare/"
+    # the theme's scripts run on the English page: the search answers in English
+    search.click()
+    search.fill("checkout")
+    page.wait_for_selector(".md-search-result__meta")
+    assert not _HAN_TEXT.search(page.locator(".md-search-result__meta").inner_text())
+    page.keyboard.press("Escape")
+    compare.click()
+    page.wait_for_url(site.url(Lang.EN, "compare/"))
+    assert page.locator("article h1").first.inner_text().rstrip("¶") == t("compare", Lang.EN)
+    assert [p for p in watch.problems() if "no-such" not in p] == []
+
+
+def test_head_has_exact_hreflang_links_and_no_request_answers_404(make_context, site: Site) -> None:
+    """rel="alternate" hreflang links, exact, for readers without scripts (crawlers); Chromium,
+    running Material's script, asks for nothing that is not there."""
+    from urllib.request import urlopen
+
+    for lang in (Lang.ZH, Lang.EN):
+        with urlopen(site.url(lang, "datasets/rpc/")) as answer:
+            head = answer.read().decode("utf-8").split("</head>", 1)[0]
+        links = dict(re.findall(r'<link rel="alternate" hreflang="([^"]+)" href="([^"]+)">', head))
+        assert links == {"zh-CN": site.url(Lang.ZH, "datasets/rpc/"), "en": site.url(Lang.EN, "datasets/rpc/"), "x-default": site.url(Lang.ZH, "datasets/rpc/")}
+        page, watch = _open(make_context, site, lang, "datasets/rpc/")
+        page.wait_for_load_state("networkidle")
+        watch.settle(page)
+        assert watch.problems() == []
+        for href in links.values():
+            assert page.request.get(href).status == 200
+
+
 # ---------------------------------------------------------------- language switch
 
 
@@ -497,6 +566,32 @@ def test_chart_fills_the_content_width_with_legible_labels_that_never_overlap(ma
     assert not watch.problems(), watch.problems()
 
 
+@pytest.mark.parametrize("lang", list(Lang), ids=str)
+def test_chart_on_a_phone_names_marks_that_never_overlap_and_lists_the_rest(make_context, site: Site, lang: Lang) -> None:
+    """At 390 px: fewer names, ≥ 11 px, touching no other name and no mark; every plotted
+    dataset the chart does not name is listed, visibly, under it."""
+    page, watch = _open(make_context, site, lang, "", viewport=MOBILE)
+    labels = page.evaluate(TEXT_BOXES_JS, "figure.chart svg text.label")
+    marks = page.evaluate(TEXT_BOXES_JS, "figure.chart svg circle")
+    assert len(labels) >= 5, labels
+    assert min(b["size"] for b in labels) >= 11, sorted(b["size"] for b in labels)[:3]
+    assert not _overlapping(labels), _overlapping(labels)
+    assert not [(b["text"], m["text"]) for b in labels for m in marks if _overlapping([b, m])]
+    svg = page.locator("figure.chart svg").bounding_box()
+    assert svg and all(svg["x"] <= b["left"] and b["right"] <= svg["x"] + svg["width"] for b in labels)
+    key = page.locator("figure.chart .chart-unlabelled:visible")
+    assert key.count() == 1
+    listed = key.inner_text()
+    named = {b["text"] for b in labels}
+    catalog = load_catalog(site.project)
+    plotted = [d for d in catalog.datasets if d.stats.images.value and d.stats.classes.value]
+    assert len(named) < len(plotted), "a phone shows fewer names than there are marks"
+    for d in plotted:
+        assert d.name in named or d.name in listed, d.name
+    assert page.locator("figure.chart .chart-key").is_visible()
+    assert not watch.problems(), watch.problems()
+
+
 @pytest.mark.parametrize(
     "viewport",
     [{"width": 390, "height": 844}, {"width": 768, "height": 1024}, {"width": 1280, "height": 900}, {"width": 1920, "height": 1080}],
@@ -626,112 +721,204 @@ def test_screenshots_are_saved(make_context, site: Site, lang: Lang, path: str) 
 
 # ---------------------------------------------------------------- every word of the Chinese site
 
-# three letters or more: two-letter surnames (Li, Wu) are left over where author lists overlap
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]{2,}")
 _SKIPPED_TAGS = frozenset({"script", "style", "code", "pre"})
 _READ_ATTRIBUTES = ("title", "aria-label", "alt", "placeholder", "content")
+_VOID_TAGS = frozenset({"meta", "link", "img", "input", "br", "hr", "source", "wbr", "col", "area", "base", "embed", "param", "track"})
+# what is neither a word of a language nor a name: addresses, numbers, signs, punctuation
+_URL = re.compile(r"https?://[^\s（）()，、；：]+")
+_NOT_WORDS = re.compile(r"[\W\d_]+")
+# a count as zh pages write it: 8.37 万, 1.2 亿 (render.format_count)
+_ZH_COUNT = re.compile(r"\d+(?:\.\d+)? [万亿]")
+_PLACEHOLDER = re.compile(r"\{\w+\}")
+# proper names of the page furniture, not of the data: the theme credited in the footer, the
+# code host, and each language's own name in the language switch
+_FURNITURE_NAMES = ("Material for MkDocs", "GitHub", "English", "中文")
+# names of formats and identifier schemes, which the templates mark as English
+_FORMAT_NAMES = ("arXiv", "BibTeX", "DOI")
 
 
 class _VisibleText(__import__("html.parser").parser.HTMLParser):
-    """Text a reader can meet: text nodes and the attributes that are read out or shown,
-    outside code, scripts and elements that declare another language (lang="en")."""
+    """Text a reader can meet on a page: text nodes and the attributes that are read out or
+    shown, outside code and scripts. Text inside an element that declares a language other
+    than Chinese (lang="en") is kept apart, whole, as ``foreign``."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.stack: list[tuple[str, bool]] = []
+        self.stack: list[tuple[str, str]] = []  # (tag, "skip" | "foreign" | "")
         self.chunks: list[str] = []
+        self.foreign: list[str] = []
+        self._foreign_text: list[list[str]] = []
 
-    def _skipping(self) -> bool:
-        return any(skip for _, skip in self.stack)
+    def _state(self) -> str:
+        states = {state for _, state in self.stack}
+        return "skip" if "skip" in states else ("foreign" if "foreign" in states else "")
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         lang = (values.get("lang") or "").lower()
-        skip = tag in _SKIPPED_TAGS or (bool(lang) and not lang.startswith("zh"))
-        if not (skip or self._skipping()):
+        hidden = "hidden" in values  # not shown (the 404 page's other language, say)
+        state = "skip" if tag in _SKIPPED_TAGS or hidden else ("foreign" if lang and not lang.startswith("zh") else "")
+        if not state and not self._state():
             for name in _READ_ATTRIBUTES:
                 if values.get(name) and (name != "content" or values.get("name") == "description" or values.get("property") in ("og:title", "og:description")):
                     self.chunks.append(values[name] or "")
-        if tag not in ("meta", "link", "img", "input", "br", "hr", "source", "wbr", "col", "area", "base", "embed", "param", "track"):
-            self.stack.append((tag, skip))
+        if tag in _VOID_TAGS:
+            return
+        if state == "foreign" and self._state() != "skip":
+            self._foreign_text.append([])
+        self.stack.append((tag, state))
 
     def handle_endtag(self, tag: str) -> None:
         while self.stack:
-            open_tag, _ = self.stack.pop()
+            open_tag, state = self.stack.pop()
+            if state == "foreign" and self._state() != "skip" and self._foreign_text:
+                text = " ".join("".join(self._foreign_text.pop()).split())
+                if text:
+                    self.foreign.append(text)
+                    if self._foreign_text:  # a name inside a name: the outer one holds it
+                        self._foreign_text[-1].append(text)
             if open_tag == tag:
                 break
 
     def handle_data(self, data: str) -> None:
-        if data.strip() and not self._skipping():
+        state = self._state()
+        if state == "foreign" and self._foreign_text:
+            self._foreign_text[-1].append(data)
+        elif not state and data.strip():
             self.chunks.append(data)
 
 
-def _zh_sources(project: Project) -> tuple[list[str], list[str], set[str]]:
-    """(strings a zh page may quote whole, the Chinese UI's own, Latin words the Chinese UI uses)."""
+def _markdown_words(text: str) -> list[str]:
+    """A text written in Markdown (a catalogue paragraph, a hand-written page) as its words
+    appear on a page: rendered, in the text nodes that its markup separates."""
+    import markdown
+
+    parser = _VisibleText()
+    parser.feed(markdown.markdown(text, extensions=["tables", "attr_list"]))
+    return parser.chunks
+
+
+@dataclass(frozen=True)
+class _ZhSources:
+    ui: tuple[str, ...]  # the Chinese interface: catalogue, labels, field meanings, the theme's zh strings
+    data_zh: tuple[str, ...]  # every Chinese text of the data
+    neutral: tuple[str, ...]  # the same in both languages, shown unmarked: dataset names and aliases
+    names: tuple[str, ...]  # the data's proper names, which a zh page shows only inside lang="en"
+
+
+def _zh_sources(project: Project) -> _ZhSources:
+    from generator.model import Script, Text, script_of
     from generator.reference import field_meanings_zh
     from generator.strings import catalogue
 
-    ui = [text.zh for text in catalogue().values()]  # the vocabularies' names included
+    ui: list[str] = []
+    for key, text in catalogue().items():  # the vocabularies' names included
+        # a catalogue text with {name} slots is shown in pieces around what fills them
+        ui += [piece for line in (_markdown_words(text.zh) if key.endswith("_md") else [text.zh]) for piece in _PLACEHOLDER.split(line)]
     ui += list(field_meanings_zh().values())
-    templates = REPO / "generator" / "templates"
-    for path in templates.glob("*.j2"):
-        ui += re.findall(r"\{% if lang == 'zh' %\}(.*?)\{% else %\}", path.read_text(encoding="utf-8"), re.S)
     material = Path(__import__("material").__file__).parent / "templates" / "partials" / "languages" / "zh.html"
     ui += re.findall(r'": "([^"]*)"', material.read_text(encoding="utf-8"))
-    ui += [(project.site_src / "zh" / "contributing.md").read_text(encoding="utf-8")]
-
-    data: list[str] = []
-
-    def walk(value: object) -> None:
-        if isinstance(value, dict):
-            if set(value) == {"zh", "en"}:
-                data.append(str(value["zh"]))
-                return
-            for key, inner in value.items():
-                data.append(str(key))  # split names and the like are data too
-                walk(inner)
-        elif isinstance(value, (list, tuple)):
-            if value and all(isinstance(inner, str) for inner in value):
-                data.append(", ".join(value))  # an author list, as pages write it
-            for inner in value:
-                walk(inner)
-        elif isinstance(value, str):
-            data.append(value)
+    ui += _markdown_words((project.site_src / "zh" / "contributing.md").read_text(encoding="utf-8"))
 
     catalog = load_catalog(project)
-    walk(catalog.model_dump(mode="json"))
-    data += [c.gbt7714 for c in map(page_citation, catalog.datasets) if c.gbt7714]
-    words = {w for text in ui for w in _LATIN_WORD.findall(text)}
-    # proper names of the page furniture: the repository host and the theme
-    words |= {"GitHub", "Material", "for", "MkDocs"}
-    whole = sorted({" ".join(s.split()) for s in data + ui if s.strip()}, key=len, reverse=True)
-    ui_whole = sorted({" ".join(s.split()) for s in ui if len(s.strip()) > 2}, key=len, reverse=True)
-    return whole, ui_whole, words
+    data_zh: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, Text):
+            data_zh.append(value.zh)
+        elif isinstance(value, __import__("pydantic").BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, dict):
+            for inner in value.values():
+                walk(inner)
+        elif isinstance(value, (list, tuple)):
+            for inner in value:
+                walk(inner)
+
+    walk(catalog)
+    # the same in both languages: dataset names (in titles and navigation, where no markup can
+    # say their language) and identifiers
+    neutral = [n for d in catalog.datasets for n in (d.name, *d.aliases)]
+    neutral += [d.links.paper.doi for d in catalog.datasets if d.links.paper and d.links.paper.doi]
+    names: list[str] = [*_FORMAT_NAMES, *_FURNITURE_NAMES]
+    for d in catalog.datasets:
+        names += [d.name, *d.aliases, *d.stats.splits]
+        paper = d.links.paper
+        if paper:
+            names += [paper.title, paper.venue, *(str(a) for a in paper.authors)]
+        names += [s.title for s in d.sources]
+        for r in d.results:
+            names += [r.method, r.metric, r.split, r.source.title]
+        for c in d.competitions:
+            names += [x for s in c.solutions for x in (s.title, s.team) if x]
+        if d.licence.spdx:
+            names.append(d.licence.spdx)
+        names += [s.licence for s in d.samples if isinstance(s.licence, str)]
+    names += [c.gbt7714 for c in map(page_citation, catalog.datasets) if c.gbt7714]
+
+    # a name written in Chinese is in the page's own language: it needs no lang mark
+    data_zh += [n for n in names if script_of(n) is Script.HAN]
+
+    def tidy(texts: list[str]) -> tuple[str, ...]:
+        return tuple(sorted({" ".join(s.split()) for s in texts if s.strip()}, key=len, reverse=True))
+
+    return _ZhSources(tidy(ui), tidy(data_zh), tidy(neutral), tidy(names))
+
+
+def _unexplained(chunk: str, whole: str, known: tuple[str, ...]) -> str:
+    """What is left of a visible text once every known string in it is taken out, and addresses,
+    numbers and punctuation: '' when every word of it is accounted for."""
+    rest = " ".join(chunk.split())
+    if f"\0{rest}\0" in whole:
+        return ""  # the common case, a known string as it is
+    for text in known:
+        if text in rest:
+            rest = rest.replace(text, "\0")
+    rest = _ZH_COUNT.sub(" ", _URL.sub(" ", rest))
+    return " ".join(_NOT_WORDS.sub(" ", rest).split())
+
+
+def _zh_page_problems(html: str, sources: _ZhSources) -> list[str]:
+    parser = _VisibleText()
+    parser.feed(html)
+    known = tuple(sorted(sources.ui + sources.data_zh + sources.neutral, key=len, reverse=True))
+    whole = "\0" + "\0".join(known) + "\0"
+    names = set(sources.names)
+    problems = []
+    for chunk in parser.chunks:
+        left = _unexplained(chunk, whole, known)
+        if left:
+            problems.append(f"{left!r} in {' '.join(chunk.split())[:90]!r}")
+    for text in parser.foreign:
+        if text not in names and not _URL.fullmatch(text):
+            problems.append(f"lang=\"en\" holds {text[:90]!r}, which is no proper name of the data")
+    return problems
 
 
 def test_every_chinese_page_says_its_interface_words_in_chinese(site: Site) -> None:
-    whole, ui_whole, words = _zh_sources(site.project)
-    english = set()
+    """Every text a reader meets on a zh page comes from the zh catalogue, the data's Chinese
+    texts, a dataset's name, or is a proper name of the data marked lang="en"."""
+    sources = _zh_sources(site.project)
     pages = [p for p in site.root.rglob("*.html") if not p.relative_to(site.root).as_posix().startswith("en/")]
     # every dataset's page is read, however many the catalogue holds
     expected = {"index.html"} | {f"datasets/{d.id}/index.html" for d in load_catalog(site.project).datasets}
     assert expected <= {p.relative_to(site.root).as_posix() for p in pages}
-    for path in pages:
-        parser = _VisibleText()
-        parser.feed(path.read_text(encoding="utf-8"))
-        for chunk in parser.chunks:
-            rest = " ".join(chunk.split())
-            if any(rest in known for known in whole):
-                continue  # a piece of a data string, split by a link or other markup
-            quoted = rest
-            for known in ui_whole:
-                quoted = quoted.replace(known, " ")
-            if any(" ".join(quoted.split()).strip(" :：()（）") in known for known in whole):
-                continue  # a UI word before a piece of a data string
-            for known in whole:
-                if len(known) > 2 and known in rest:
-                    rest = rest.replace(known, " ")
-            for word in _LATIN_WORD.findall(rest):
-                if word not in words:
-                    english.add(f"{path.relative_to(site.root)}: {word!r} in {chunk.strip()[:80]!r}")
-    assert not english, f"{len(english)} English words on Chinese pages:\n" + "\n".join(sorted(english)[:60])
+    found = []
+    for path in sorted(pages):
+        for problem in _zh_page_problems(path.read_text(encoding="utf-8"), sources):
+            found.append(f"{path.relative_to(site.root)}: {problem}")
+    assert not found, f"{len(found)} texts on Chinese pages from neither the zh catalogue nor the data's zh texts:\n" + "\n".join(found[:80])
+
+
+def test_the_chinese_page_scan_catches_an_english_interface_word(site: Site) -> None:
+    """The scan above is not vacuous: an English UI word put back into a real zh page, as text
+    or as a tooltip, or an English word wrapped in lang="en" that is no name of the data, fails."""
+    sources = _zh_sources(site.project)
+    page = (site.root / "compare" / "index.html").read_text(encoding="utf-8")
+    assert _zh_page_problems(page, sources) == []
+    english = t("images", Lang.EN)
+    assert _zh_page_problems(page.replace(f">{t('images', Lang.ZH)}<", f">{english}<", 1), sources)
+    assert _zh_page_problems(page.replace("</main>", f'<p title="{t("unverified_tip", Lang.EN)}">未核实</p></main>', 1), sources)
+    assert _zh_page_problems(page.replace("</main>", '<p><span lang="en">Download</span></p></main>', 1), sources)
+    assert _zh_page_problems(page.replace("</main>", "<p>图像数 Images</p></main>", 1), sources)

@@ -161,7 +161,7 @@ def test_working_tree_is_compared_when_no_second_revision_is_given(repo):
             ("      classes:\n        value: 10\n", "      classes:\n        value: null\n        verified: false\n"),
             (
                 "      splits:\n        train",
-                "      instances: {value: 5000, qualifier: at-least, source: paper}\n      splits:\n        train",
+                "      instances: {value: 5000, qualifier: at-least, source: https://example.org/paper}\n      splits:\n        train",
             ),
         ),
         encoding="utf-8",
@@ -228,7 +228,7 @@ def test_local_sample_paths_are_checked_against_the_revisions_own_files(tmp_path
             "    competitions:\n",
             "    samples:\n"
             "      - path: samples/alpha.jpg\n"
-            "        credit: Alpha authors\n"
+            "        credit: {zh: Alpha 作者, en: Alpha authors}\n"
             "        licence: CC-BY-4.0\n"
             "        caption: {zh: 货架, en: A shelf}\n"
             "    competitions:\n",

@@ -97,7 +97,7 @@ def hostile_catalog() -> Catalog:
             d["summary"] = {"zh": text, "en": text}
             d["description"] = {"zh": text, "en": text}
             d["organisations"] = [{"zh": text, "en": text}]
-            d["citation"] = {"source": text, "bibtex": None}
+            d["citation"] = {"source": {"zh": text, "en": text}, "bibtex": None}
             d["links"] = {
                 **d["links"],
                 "downloads": [{"url": "https://example.org/d.zip", "label": {"zh": text, "en": text}}],
@@ -370,7 +370,7 @@ def test_json_carries_citations(real):
     exported = {d["id"]: d for d in json.loads(files["datasets.json"])["datasets"]}
     for d in catalog.datasets:
         record = exported[d.id]
-        assert record["citation"]["source"] == d.citation.source
+        assert record["citation"]["source"] == d.citation.source.model_dump()
         cites = record["citations"]
         if d.links.paper:
             assert cites["gbt7714"] and d.links.paper.title in cites["gbt7714"]

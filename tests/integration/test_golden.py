@@ -39,11 +39,11 @@ LINKS = (
 SAMPLES = (
     "    samples:\n"
     "      - url: https://example.org/samples/shelf.jpg\n"
-    "        credit: Alpha authors\n"
+    "        credit: {zh: Alpha 作者, en: Alpha authors}\n"
     "        licence: CC-BY-4.0\n"
     "        caption: {zh: 货架照片, en: A shelf photo}\n"
     "      - url: https://example.org/samples/missing.jpg\n"
-    "        credit: Alpha authors\n"
+    "        credit: {zh: Alpha 作者, en: Alpha authors}\n"
     "        licence: CC-BY-4.0\n"
     "        caption: {zh: 没有镜像的照片, en: A photo the mirror does not have}\n"
     "    competitions:\n"
@@ -63,14 +63,14 @@ def _report(project: Project) -> None:
     """One link of each status the pages show, at the fixture's own addresses."""
     src = LinkSource("data/datasets.yaml", 1, 1, "homepage", "alpha")
 
-    def result(url: str, verdict: Verdict, status: int | None, reason: str, **kw: object) -> LinkResult:
-        return LinkResult(url, verdict, status, url, 1, 0.1, reason, (src,), **kw)  # type: ignore[arg-type]
+    def result(url: str, verdict: Verdict, status: int | None, reason: str, final: str = "", **kw: object) -> LinkResult:
+        return LinkResult(url, verdict, status, final or url, 1, 0.1, reason, (src,), **kw)  # type: ignore[arg-type]
 
     write_report(project.link_report, LinkRun((
         result("https://example.org/alpha", Verdict.OK, 200, "200 OK"),
         result("https://example.org/alpha/code", Verdict.TRANSIENT, None, "no answer within 20 s"),
         result("https://example.org/alpha/old", Verdict.REDIRECTED, 301,
-               "moved to https://example.org/alpha/new: update the data"),
+               "moved to https://example.org/alpha/new: update the data", final="https://example.org/alpha/new"),
         result("https://example.org/alpha/paper.pdf", Verdict.BROKEN, 404, "answered 404 Not Found", fails_run=True),
         result("https://example.org/beta/download", Verdict.BLOCKED, 403,
                "answered 403 Forbidden, as the data declares", expected=True),

@@ -142,7 +142,8 @@ def test_real_catalogue_has_a_page_pair_for_every_dataset_and_a_source_for_every
         stats = d["stats"]
         figures = [stats["images"], stats["classes"], *([stats["instances"]] if stats["instances"] else []), *stats["splits"].values()]
         for figure in figures:
-            assert figure["source"].strip(), d["id"]
+            source = figure["source"]  # an address, or a description in both languages
+            assert (source.strip() if isinstance(source, str) else source["zh"].strip() and source["en"].strip()), d["id"]
             assert figure["value"] is not None or figure["verified"] is False, d["id"]
         for r in d["results"]:
             assert r["source"]["title"].strip() and r["source"]["kind"] in ("authors", "competitor", "third-party"), d["id"]
@@ -197,18 +198,23 @@ def test_pages_are_in_their_language_with_a_switch_to_the_same_page(built):
     entry = sitemap.split("<loc>https://sku-survey.github.io/sku-survey/datasets/checkout/</loc>", 1)[1].split("</url>", 1)[0]
     assert '<xhtml:link rel="alternate" hreflang="en" href="https://sku-survey.github.io/sku-survey/en/datasets/checkout/"/>' in entry
     assert '<xhtml:link rel="alternate" hreflang="zh-CN" href="https://sku-survey.github.io/sku-survey/datasets/checkout/"/>' in entry
-    # Material's script fetches a sitemap.xml beside every alternate link: each must have one
+    # Material's script fetches a sitemap.xml beside every alternate link it sees (those
+    # outside <noscript>): each must have one
     for page, base in ((zh, "datasets/checkout/"), (en, "en/datasets/checkout/")):
-        alternates = re.findall(r'<link rel="alternate"[^>]* href="([^"]+)"', page.split("</head>", 1)[0])
+        scripted = re.sub(r"(?s)<noscript>.*?</noscript>", "", page.split("</head>", 1)[0])
+        alternates = re.findall(r'<link rel="alternate"[^>]* href="([^"]+)"', scripted)
         assert alternates, "the feed and the Croissant file are linked from <head>"
         for href in alternates:
             target = urljoin(f"https://h/{base}", href)
             assert (options.site_dir / target.removeprefix("https://h/")).is_file(), href
             assert (options.site_dir / urljoin(target, "sitemap.xml").removeprefix("https://h/")).is_file(), href
     head = zh.split("</head>", 1)[0]
-    # hreflang in the head too, written rel="alternate " so that Material's script, which
-    # fetches a sitemap beside every [rel=alternate] exactly, leaves them alone
-    assert '<link rel="alternate " hreflang="en" href="https://sku-survey.github.io/sku-survey/en/datasets/checkout/">' in head
+    # hreflang in the head too, exact, inside <noscript> (see main.html)
+    (hreflang,) = re.findall(r"(?s)<noscript>(.*?)</noscript>", head)
+    assert '<link rel="alternate" hreflang="en" href="https://sku-survey.github.io/sku-survey/en/datasets/checkout/">' in hreflang
+    assert '<link rel="alternate" hreflang="zh-CN" href="https://sku-survey.github.io/sku-survey/datasets/checkout/">' in hreflang
+    assert '<link rel="alternate" hreflang="x-default" href="https://sku-survey.github.io/sku-survey/datasets/checkout/">' in hreflang
+    assert "alternate " not in head
     assert '<meta property="og:url" content="https://sku-survey.github.io/sku-survey/datasets/checkout/">' in head
     assert "结账" in zh and "checkout" in en.lower()
 

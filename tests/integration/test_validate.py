@@ -138,7 +138,7 @@ def test_local_sample_path_must_stay_inside_data(tmp_path):
     sample = (
         "    samples:\n"
         "      - path: ../../etc/passwd\n"
-        "        credit: me\n"
+        "        credit: {zh: 我, en: me}\n"
         "        licence: CC0-1.0\n"
         "        caption: {zh: 图, en: picture}\n"
     )
@@ -152,7 +152,7 @@ def test_local_sample_path_must_stay_inside_data(tmp_path):
 def test_local_sample_path_that_exists_is_accepted(tmp_path):
     (tmp_path / "data" / "samples").mkdir(parents=True)
     (tmp_path / "data" / "samples" / "a.jpg").write_bytes(b"x")
-    sample = "    samples:\n      - {path: samples/a.jpg, credit: me, licence: CC0-1.0, caption: {zh: 图, en: picture}}\n"
+    sample = "    samples:\n      - {path: samples/a.jpg, credit: {zh: 我, en: me}, licence: CC0-1.0, caption: {zh: 图, en: picture}}\n"
     catalog = valid(tmp_path, replace_once(MINIMAL, "    competitions:\n", sample + "    competitions:\n"))
     assert catalog.datasets[0].samples[0].path == "samples/a.jpg"
 
