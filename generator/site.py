@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 from markupsafe import Markup, escape
 
-from generator import compare, images, links, search
+from generator import compare, images, links, search, zensical_engine
 from generator.cache import read_cache, save_cache
 from generator.files import exclusive, remove_leftovers, write_atomic
 from generator.load import load_document
@@ -113,6 +113,7 @@ class BuildOptions:
     sample_mirror: Path | None = None
     progress: bool = False
     image_settings: images.ImageSettings = field(default_factory=images.ImageSettings)
+    engine: str = "mkdocs"  # or "zensical" (generator/zensical_engine.py)
 
 
 @dataclass
@@ -776,9 +777,13 @@ def _build_locked(project: Project, options: BuildOptions, site_dir: Path) -> Bu
     try:
         configs = {lang: write_language_config(project, staged, lang, tmp if lang is Lang.ZH else tmp / "en") for lang in Lang}
         with _env("SOURCE_DATE_EPOCH", _source_date_epoch(staged.catalog)):
-            for lang, (wall, cpu) in _run_mkdocs_builds(configs).items():
-                times.wall[f"mkdocs {lang.value}"] = wall
-                times.cpu[f"mkdocs {lang.value}"] = cpu
+            if options.engine == zensical_engine.ENGINE:
+                builds = zensical_engine.run_builds(configs, BuildError)
+            else:
+                builds = _run_mkdocs_builds(configs)
+            for lang, (wall, cpu) in builds.items():
+                times.wall[f"{options.engine} {lang.value}"] = wall
+                times.cpu[f"{options.engine} {lang.value}"] = cpu
         with times.measure("swap in"):
             swap_in(tmp, site_dir, discard_in_background)
     except BaseException:
