@@ -62,6 +62,7 @@ UNREAD_SEARCH_OPTIONS = ("fields", "jieba_dict", "jieba_dict_user", "lang", "pip
 SEARCH_INDEX = "search.json"
 # how many of Zensical's last output lines a failure shows
 FAILURE_LINES = 20
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Zensical colours its messages even into a file
 
 
 @dataclass(frozen=True)
@@ -330,7 +331,7 @@ def _wait(
         process.returncode = os.waitstatus_to_exitcode(status)
         times[lang] = (time.perf_counter() - start, usage.ru_utime + usage.ru_stime)
         log.seek(0)
-        output = log.read().decode("utf-8", "replace")
+        output = _ANSI.sub("", log.read().decode("utf-8", "replace"))
         if process.returncode != 0:
             tail = "\n".join(output.strip().splitlines()[-FAILURE_LINES:])
             failures.append(f"{configs[lang].name}: {tail or f'exit code {process.returncode}'}")
