@@ -23,8 +23,9 @@ Zensical 0.0.73 reads mkdocs.yml but differs in ways this module bridges:
   pages loaded the Chinese site's thumbnails. The mirrored pages have them rewritten from
   the file's folder (``_source_relative``).
 - No MkDocs hooks, no jieba: the cross-language terms are added to its ``search.json``
-  here; Chinese is cut by the browser's ``Intl.Segmenter`` in Zensical's search worker, and
-  site_src/assets/search-query.js (which talks to Material's worker) is not loaded.
+  here. Its search worker matches Chinese character by character (结账 finds RPC, and also
+  every page with 结 or 账); site_src/assets/search-query.js, which cuts queries for
+  Material's worker, is not loaded.
 
 Each language builds in its own Python process (``python -m generator.zensical_engine``):
 Zensical keeps its config in a module global and runs a Rust runtime that a fork must not
@@ -44,7 +45,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -52,7 +52,7 @@ import yaml
 
 from generator.files import write_atomic
 from generator.model import Lang
-from generator.search import add_terms, read_terms
+from generator.search import read_terms
 
 ENGINE = "zensical"
 PROJECT_DIR = "zensical"  # in the cache folder, beside the staged docs: one folder per language
@@ -63,14 +63,6 @@ SEARCH_INDEX = "search.json"
 # how many of Zensical's last output lines a failure shows
 FAILURE_LINES = 20
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Zensical colours its messages even into a file
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One language's Zensical build: wall and CPU seconds (the process's own)."""
-
-    wall: float
-    cpu: float
 
 
 def available() -> bool:
@@ -270,7 +262,13 @@ def build_language(config_file: Path) -> None:
 
 
 def _post_process(site: Path, terms_file: Path | None) -> None:
-    """What search_hook.py does for MkDocs: each dataset page's cross-language terms as tags."""
+    """What search_hook.py does for MkDocs: each dataset page's cross-language terms (names,
+    aliases, the other language's labels) made searchable.
+
+    Appended to the text of the page's first entry, not given as tags: Zensical's search
+    lists every tag as a filter beside the results, which made hundreds of filters. Escaped
+    as HTML, as add_terms does: the results insert the text as markup.
+    """
     index_file = site / SEARCH_INDEX
     if terms_file is None or not index_file.is_file():
         return
@@ -278,7 +276,11 @@ def _post_process(site: Path, terms_file: Path | None) -> None:
     items = index.get("items")
     if not isinstance(items, list):
         return
-    add_terms({"docs": items}, read_terms(terms_file))  # the same entries, by location
+    by_location = {t.location: t for t in read_terms(terms_file)}
+    for item in items:
+        if isinstance(item, dict) and item.get("location") in by_location:
+            terms = by_location.pop(str(item["location"]))
+            item["text"] = f"{item.get('text') or ''} {html.escape(' · '.join(terms.tags), quote=False)}"
     write_atomic(index_file, json.dumps(index, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 

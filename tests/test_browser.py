@@ -51,6 +51,8 @@ TIMEOUT_MS = 10_000
 SETTLE_POLL_MS = 25
 SETTLE_POLLS = 200
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+# the site builder these tests run on; tests/test_browser_zensical.py runs a part of them on Zensical
+ENGINE = os.environ.get("SKU_SURVEY_ENGINE", "mkdocs")
 
 
 def _missing(what: str) -> None:
@@ -116,6 +118,10 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Path) -> Iterator[Site]:
     """The real catalogue built with site_url under a path prefix, served under that prefix."""
+    yield from served_site(tmp_path_factory, sample_mirror, ENGINE)
+
+
+def served_site(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Path, engine: str) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("project")
     shutil.copytree(REPO / "data", root / "data")
     shutil.copytree(REPO / "site_src", root / "site_src")
@@ -130,7 +136,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Path) -> Itera
     project = Project(root)
     build_site(
         project,
-        BuildOptions(site_dir=root / "site", offline=True, sample_mirror=sample_mirror),
+        BuildOptions(site_dir=root / "site", offline=True, sample_mirror=sample_mirror, engine=engine),
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -25,6 +25,7 @@ from generator.load import load_document
 from generator.model import Lang
 from generator.project import Project
 from generator.render import display_title, format_count
+from generator.search import catalog_terms
 from generator.site import BuildOptions, build_site
 from generator.validate import validate_document
 
@@ -171,11 +172,14 @@ def test_the_language_switch_leads_to_the_same_page_in_the_other_language(sites)
 @needs_zensical
 def test_zensical_search_index_has_the_cross_language_terms(sites):
     _, catalog, built = sites
-    d = next(d for d in catalog.datasets if d.aliases)
-    index = json.loads((built["zensical"] / "search.json").read_text(encoding="utf-8"))
-    entry = next(i for i in index["items"] if i["location"] == f"datasets/{d.id}/")
-    tags = " ".join(entry["tags"]).replace("\u200b", "")
-    assert d.aliases[0] in tags and d.name in tags
+    for lang in Lang:
+        terms = {t.location: t for t in catalog_terms(catalog, lang)}
+        index = json.loads((built["zensical"] / ("" if lang is Lang.ZH else "en") / "search.json").read_text(encoding="utf-8"))
+        pages = [i for i in index["items"] if i["location"] in terms]
+        assert len(pages) == len(catalog.datasets)
+        for item in pages:
+            # escaped as the rest of the text: a name is text in the results, never markup
+            assert item["text"].endswith(" " + html.escape(" · ".join(terms[item["location"]].tags), quote=False)), item["location"]
 
 
 def run_build(project: Project, site_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
