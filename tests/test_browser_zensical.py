@@ -23,6 +23,8 @@ from test_browser import (  # noqa: F401 - fixtures and tests, collected again h
     browser,
     make_context,
     served_site,
+    test_citation_copy_button_puts_the_bibtex_on_the_clipboard,
+    test_compare_table_sorts_by_images_and_filters_by_task,
     test_every_link_and_asset_resolves_under_the_path_prefix,
     test_every_page_loads_cleanly_with_decoded_images_that_have_alt_text,
     test_language_switch_leads_to_the_same_page_in_the_other_language,
