@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from markupsafe import Markup, escape
@@ -113,7 +113,7 @@ class BuildOptions:
     sample_mirror: Path | None = None
     progress: bool = False
     image_settings: images.ImageSettings = field(default_factory=images.ImageSettings)
-    engine: str = "mkdocs"  # or "zensical" (generator/zensical_engine.py)
+    engine: Literal["mkdocs", "zensical"] = "mkdocs"  # zensical: generator/zensical_engine.py
 
 
 @dataclass
