@@ -1,8 +1,8 @@
-"""MkDocs hook (``hooks:`` in the per-language config site.py writes): index post-processing.
+"""MkDocs hook (``hooks:`` in the per-language config engine.py writes): index post-processing.
 
 Runs after Material's search plugin has written ``search/search_index.json`` (MkDocs runs
 hooks after the plugins), in ``build`` and in ``serve`` alike. It adds each dataset page's
-cross-language terms (staged by site.py, named by ``extra.search_terms``) to the index, then
+cross-language terms (staged by staging.py, named by ``extra.search_terms``) to the index, then
 writes the word list the browser cuts Chinese queries with, made from the index's own tokens.
 Both files are written with sorted, fixed-order JSON: same input, same bytes.
 """

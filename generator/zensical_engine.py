@@ -1,6 +1,6 @@
 """Build one language's site with Zensical instead of MkDocs (``sku-survey build --engine zensical``).
 
-Input: the per-language MkDocs config that site.py writes (``write_language_config``: it
+Input: the per-language MkDocs config that engine.py writes (``write_language_config``: it
 INHERITs mkdocs.yml and names the staged docs, the overrides and the folder of the new site).
 Output: that language's site in the config's ``site_dir``, which is a folder of the same
 temporary tree the MkDocs path builds into, so the same swap and the same failure rule apply.
@@ -50,6 +50,8 @@ from typing import IO
 
 import yaml
 
+from generator.engine import EngineTime
+from generator.errors import BuildError
 from generator.files import write_atomic
 from generator.model import Lang
 from generator.search import read_terms
@@ -62,6 +64,7 @@ UNREAD_SEARCH_OPTIONS = ("fields", "jieba_dict", "jieba_dict_user", "lang", "pip
 SEARCH_INDEX = "search.json"
 # how many of Zensical's last output lines a failure shows
 FAILURE_LINES = 20
+STRICT_FAILURE = "Aborted because --strict flag is set"  # Zensical's words when a check failed
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Zensical colours its messages even into a file
 
 
@@ -173,7 +176,7 @@ def mirror_docs(source: Path, target: Path) -> int:
     """Make ``target`` hold ``source``'s files: hard links, Markdown pages as adjusted copies.
 
     Returns the files written. Only changed files are touched (a staged file that changed
-    has a new inode: site.py writes by rename), so Zensical's cache sees only real changes.
+    has a new inode: staging writes by rename), so Zensical's cache sees only real changes.
     """
     written = 0
     seen: set[str] = set()
@@ -301,11 +304,12 @@ def _move_into(site: Path, out: Path) -> None:
 # ---------------------------------------------------------------- both languages
 
 
-def run_builds(configs: Mapping[Lang, Path], error: type[Exception]) -> dict[Lang, tuple[float, float]]:
+def run_builds(configs: Mapping[Lang, Path]) -> dict[Lang, EngineTime]:
     """Both languages at once, each in its own process; waits for both, then raises
-    ``error("zensical", message)`` naming every language that failed."""
+    ``BuildError("zensical", ...)`` naming every language that failed. A strict check that
+    failed (a dead link, a missing anchor) is the pages' fault, as for MkDocs: exit 2."""
     if not available():
-        raise error(ENGINE, "Zensical is not installed: pip install -e '.[zensical]' (./dev test installs it)")
+        raise BuildError(ENGINE, "Zensical is not installed: pip install -e '.[zensical]' (./dev test installs it)")
     started: dict[Lang, tuple[subprocess.Popen[bytes], IO[bytes], float]] = {}
     for lang, config in configs.items():
         command = [sys.executable, "-m", "generator.zensical_engine", str(config)]
@@ -313,7 +317,7 @@ def run_builds(configs: Mapping[Lang, Path], error: type[Exception]) -> dict[Lan
         log = tempfile.TemporaryFile()
         started[lang] = (subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL), log, time.perf_counter())
     try:
-        return _wait(configs, started, error)
+        return _wait(configs, started)
     finally:
         for process, log, _ in started.values():
             if process.returncode is None:  # interrupted: the new tree is about to be deleted
@@ -322,23 +326,23 @@ def run_builds(configs: Mapping[Lang, Path], error: type[Exception]) -> dict[Lan
             log.close()
 
 
-def _wait(
-    configs: Mapping[Lang, Path], started: Mapping[Lang, tuple[subprocess.Popen[bytes], IO[bytes], float]], error: type[Exception]
-) -> dict[Lang, tuple[float, float]]:
-    times: dict[Lang, tuple[float, float]] = {}
+def _wait(configs: Mapping[Lang, Path], started: Mapping[Lang, tuple[subprocess.Popen[bytes], IO[bytes], float]]) -> dict[Lang, EngineTime]:
+    times: dict[Lang, EngineTime] = {}
     failures = []
+    strict = True
     for lang, (process, log, start) in started.items():
         # wait4: the child's own CPU seconds (the thumbnails' pool is counted elsewhere)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
-        times[lang] = (time.perf_counter() - start, usage.ru_utime + usage.ru_stime)
+        times[lang] = EngineTime(time.perf_counter() - start, usage.ru_utime + usage.ru_stime)
         log.seek(0)
         output = _ANSI.sub("", log.read().decode("utf-8", "replace"))
         if process.returncode != 0:
             tail = "\n".join(output.strip().splitlines()[-FAILURE_LINES:])
             failures.append(f"{configs[lang].name}: {tail or f'exit code {process.returncode}'}")
+            strict = strict and STRICT_FAILURE in output
     if failures:
-        raise error(ENGINE, "; ".join(failures))
+        raise BuildError(ENGINE, "; ".join(failures), bad_input=strict)
     return times
 
 
