@@ -110,6 +110,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         sample_mirror=Path(args.sample_mirror).resolve() if args.sample_mirror else None,
         progress=sys.stderr.isatty(),
         image_settings=ImageSettings(allow_private=args.allow_private),
+        engine=args.engine,
     )
     try:
         result = build_site(project, options)
@@ -271,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-mirror", metavar="DIR", help="use DIR/<file name of the URL> instead of fetching a sample")
     p.add_argument("--timings", action="store_true", help="print the wall and CPU seconds of each stage")
     p.add_argument("--allow-private", action="store_true", help="also fetch samples on private, loopback or link-local addresses")
+    p.add_argument("--engine", choices=["mkdocs", "zensical"], default="mkdocs",
+                   help="the site builder: MkDocs Material (default) or Zensical (pip install -e '.[zensical]'); README says what differs")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("links", help="check every external link of the data and the hand-written pages")

@@ -266,7 +266,12 @@ def _env(name: str, value: str) -> Iterator[None]:
             os.environ[name] = old
 
 
-def build_languages(configs: Mapping[Lang, Path], catalog: Catalog) -> dict[Lang, EngineTime]:
-    """Both languages' strict builds, dated by the data (not today), each into its own folder."""
+def build_languages(configs: Mapping[Lang, Path], catalog: Catalog, builder: str = "mkdocs") -> dict[Lang, EngineTime]:
+    """Both languages' strict builds, dated by the data (not today), each into its own folder;
+    ``builder`` "zensical" builds them with Zensical instead (generator/zensical_engine.py)."""
     with _env("SOURCE_DATE_EPOCH", _source_date_epoch(catalog)):
+        if builder == "zensical":
+            from generator import zensical_engine  # imports nothing of Zensical until it runs
+
+            return zensical_engine.run_builds(configs)
         return _run_mkdocs_builds(configs)

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from generator import engine, images, strings, swap
 from generator.cards import SocialCards, make_social_cards
@@ -49,6 +50,7 @@ class BuildOptions:
     sample_mirror: Path | None = None
     progress: bool = False
     image_settings: images.ImageSettings = field(default_factory=images.ImageSettings)
+    engine: Literal["mkdocs", "zensical"] = "mkdocs"  # zensical: generator/zensical_engine.py
 
 
 @dataclass
@@ -122,8 +124,8 @@ def build_site(project: Project, options: BuildOptions) -> BuildResult:
                 lang: engine.write_language_config(project, staged.docs, staged.cards, lang, new_site if lang is Lang.ZH else new_en)
                 for lang in Lang
             }
-            for lang, took in engine.build_languages(configs, staged.catalog).items():
-                times.add(f"mkdocs {lang.value}", took.wall, took.cpu)
+            for lang, took in engine.build_languages(configs, staged.catalog, options.engine).items():
+                times.add(f"{options.engine} {lang.value}", took.wall, took.cpu)
             os.replace(new_en, new_site / "en")
             with times.measure("swap in"):
                 swap.swap_in(new_site, site_dir, swap.discard_in_background)
