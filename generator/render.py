@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from generator import compare
+from generator import compare, search
 from generator.citations import page_citation
 from generator.exports import CATALOGUE_CROISSANT, croissant_path, export_files, schema_org
 from generator.load import parse_document
@@ -653,7 +653,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     everything = _key(*base, *own.values(), *inputs.links, *map(repr, inputs.links.values()))
 
     def page(template: str, path: str, meta: Mapping[str, Any], **extra: Any) -> str:
-        return _front_matter(meta) + _ENV.get_template(template).render(**ctx, **extra, prefix=Markup(page_prefix(path)))
+        return _front_matter(search.page_meta(path, dict(meta))) + _ENV.get_template(template).render(**ctx, **extra, prefix=Markup(page_prefix(path)))
 
     def plan(template: str, path: str, meta: Mapping[str, Any], key: str, **extra: Any) -> None:
         pages.append(PlannedPage(path, key, partial(page, template, path, meta, **extra)))
