@@ -93,11 +93,22 @@ def _other(lang: Lang) -> Lang:
 
 
 def dataset_terms(d: Dataset, lang: Lang) -> SearchTerms:
-    """Its names and aliases, and the other language's full name and labels (not its prose)."""
+    """Its names and aliases, its SPDX licence id, its task and scene labels in both languages,
+    and the other language's full name and labels (not its prose).
+
+    The licence id is a name too: as body text of the Facts table, ``CC-BY-NC-SA-4.0`` ranked
+    every page with any CC licence alike. The task and scene rows of the Facts table are
+    left out of the index (the template marks them) and their labels are here instead: a
+    label query then matches one entry per dataset, not two, and at 3,000 datasets every
+    entry a query matches is one more that Material's worker scores and highlights.
+    """
     other = _other(lang)
     words = [
         d.name,
         *d.aliases,
+        *([d.licence.spdx] if d.licence.spdx else []),
+        *(TASK_LABELS[x][lang] for x in d.tasks),
+        *(SCENE_LABELS[x][lang] for x in d.scenes),
         d.full_name[other],
         *(TASK_LABELS[x][other] for x in d.tasks),
         *(SCENE_LABELS[x][other] for x in d.scenes),
