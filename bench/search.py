@@ -112,7 +112,7 @@ def measure_bytes(site_dir: Path, datasets: int) -> dict[str, Any]:
     return out
 
 
-def measure_site(site_dir: Path, datasets: int, runs: int) -> dict[str, Any]:
+def measure_site(site_dir: Path, datasets: int, runs: int, cold_runs: int | None = None) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site_dir)))
@@ -136,13 +136,13 @@ def measure_site(site_dir: Path, datasets: int, runs: int) -> dict[str, Any]:
                 page = browser.new_page()
                 warm: list[float] = []
                 cold: list[float] = []
-                for _ in range(runs):
+                for _ in range(runs if cold_runs is None else cold_runs):
                     # cold: type as soon as the box is there
                     page.goto(base + PREFIX[lang] + "compare/", wait_until="domcontentloaded")
                     cold.append(page.evaluate(MEASURE_JS, [QUERIES[lang][0], 50]))
                 page.goto(base + PREFIX[lang] + "compare/")
                 page.evaluate("() => { const m = document.querySelector('.md-search-result__meta'); m.dataset.benchInitial = m.textContent.trim(); }")
-                page.wait_for_function(READY_JS, timeout=120_000)
+                page.wait_for_function(READY_JS, timeout=900_000)  # a loaded machine, a large index
                 for _ in range(runs):
                     for q in QUERIES[lang]:
                         warm.append(page.evaluate(MEASURE_JS, [q, 0]))
@@ -152,7 +152,8 @@ def measure_site(site_dir: Path, datasets: int, runs: int) -> dict[str, Any]:
                     raise RuntimeError(f"{lang}: {len(missed)} queries gave no result within two minutes")
                 figures["warm first results ms (median)"] = statistics.median(warm)
                 figures["warm first results ms (worst)"] = max(warm)
-                figures["cold first results ms (median)"] = statistics.median(cold)
+                if cold:
+                    figures["cold first results ms (median)"] = statistics.median(cold)
                 figures["warm samples"] = warm
                 figures["cold samples"] = cold
                 figures["load average"] = os.getloadavg()[0]
@@ -189,14 +190,14 @@ def _datasets(root: Path) -> int:
     return sum(1 for p in (root / "site" / "datasets").iterdir() if (p / "index.html").is_file())
 
 
-def measure_kept(roots: list[Path], rounds: int, runs: int) -> list[dict[str, Any]]:
+def measure_kept(roots: list[Path], rounds: int, runs: int, cold_runs: int | None = None) -> list[dict[str, Any]]:
     """Time kept projects in alternation (A B A B ...), so both meet the same load; each
     figure is the median (and worst) over every round's runs."""
     rounds_out: dict[Path, list[dict[str, Any]]] = {root: [] for root in roots}
     for n in range(rounds):
         for root in roots:
             print(f"round {n + 1}/{rounds}: {root}", file=sys.stderr, flush=True)
-            rounds_out[root].append(measure_site(root / "site", _datasets(root), runs))
+            rounds_out[root].append(measure_site(root / "site", _datasets(root), runs, cold_runs))
     results = []
     for root in roots:
         first = rounds_out[root][0]
@@ -208,7 +209,8 @@ def measure_kept(roots: list[Path], rounds: int, runs: int) -> list[dict[str, An
             loads = [r[lang]["load average"] for r in rounds_out[root]]
             figures["warm first results ms (median)"] = statistics.median(warm)
             figures["warm first results ms (worst)"] = max(warm)
-            figures["cold first results ms (median)"] = statistics.median(cold)
+            if cold:
+                figures["cold first results ms (median)"] = statistics.median(cold)
             figures["load average (min-max)"] = f"{min(loads):.1f}-{max(loads):.1f}"
             out[lang] = figures
         results.append(out)
@@ -242,9 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bytes-only", action="store_true", help="index sizes only, no browser (for the base commit)")
     parser.add_argument("--measure", help="comma-separated projects kept by --keep: time them in alternation, no build")
     parser.add_argument("--rounds", type=int, default=3, help="with --measure: rounds of alternation")
+    parser.add_argument("--cold-runs", type=int, help="cold page loads per language (default: --runs; 0: warm only)")
     args = parser.parse_args(argv)
     if args.measure:
-        results = measure_kept([Path(x) for x in args.measure.split(",")], args.rounds, args.runs)
+        results = measure_kept([Path(x) for x in args.measure.split(",")], args.rounds, args.runs, args.cold_runs)
     else:
         results = [run_size(int(s), args.runs, args.keep, args.bytes_only) for s in args.sizes.split(",")]
     print_report(results)
