@@ -179,7 +179,7 @@ def _startup() -> None:
 
     import jieba
     import material  # noqa: F401
-    import mkdocs.commands.build  # noqa: F401
+    import mkdocs.commands.build
     import mkdocs.config  # noqa: F401
 
     jieba.setLogLevel(logging.WARNING)
@@ -382,11 +382,11 @@ def _goals(by_size: dict[int, dict[str, Any]], clock: str) -> list[str]:
 def print_report(results: list[dict[str, Any]]) -> None:
     derived = [_derived(r) for r in results]
     head = ["stage (wall seconds unless stated)"] + [f"{r['size']:,}" for r in results]
-    body = [[name] + [_fmt(fn(r, d)) for r, d in zip(results, derived)] for name, fn in ROWS]
+    body = [[name] + [_fmt(fn(r, d)) for r, d in zip(results, derived, strict=True)] for name, fn in ROWS]
     widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
 
     def show(row: list[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) + " |"
+        return "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))) + " |"
 
     print(show(head))
     print("| " + " | ".join("-" * w if i == 0 else "-" * (w - 1) + ":" for i, w in enumerate(widths)) + " |")

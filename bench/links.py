@@ -188,7 +188,7 @@ def serve(hosts: int, conn: multiprocessing.connection.Connection) -> None:
     for srv in servers:
         threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     conn.send([srv.server_address[:2] for srv in servers])
-    while (command := conn.recv()) != "stop":
+    while conn.recv() != "stop":
         conn.send((sum(s.requests for s in servers), sum(s.connections for s in servers), max(s.max_open for s in servers)))
         for srv in servers:
             with srv.lock:

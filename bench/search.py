@@ -52,7 +52,7 @@ PREFIX = {"zh": "", "en": "en/"}
 
 
 class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -76,7 +76,10 @@ MEASURE_JS = """async ([q, resendMs]) => {
   return ok ? performance.now() - t0 : null;
 }"""
 
-READY_JS = """() => { const m = document.querySelector('.md-search-result__meta'); return m && m.dataset.benchInitial !== undefined && m.textContent.trim() !== m.dataset.benchInitial; }"""
+READY_JS = """() => {
+  const m = document.querySelector('.md-search-result__meta');
+  return m && m.dataset.benchInitial !== undefined && m.textContent.trim() !== m.dataset.benchInitial;
+}"""
 
 
 def _bytes(path: Path) -> int:

@@ -76,7 +76,7 @@ def naive_decode_resize(sources: Sequence[Path]) -> None:
 
 def pipeline_decode_resize(sources: Sequence[Path]) -> None:
     for path in sources:
-        images._variants(path.read_bytes(), SETTINGS)
+        images.variants(path.read_bytes(), SETTINGS)
 
 
 def pipeline(sources: Sequence[Path], out_dir: Path, workers: int) -> None:
@@ -118,7 +118,7 @@ def quality(sources: Sequence[Path]) -> dict[str, float]:
                 continue
             size = (PSNR_WIDTH, round(full.height * PSNR_WIDTH / full.width))
             reference = full.resize(size, Image.Resampling.LANCZOS)
-            thumb = report.thumbnails[(f"s{n}", 0)]
+            thumb = report.thumbnail(f"s{n}", 0)
             outputs = {
                 "pipeline JPEG": Path(tmp) / "out" / thumb.jpeg[-1].name,
                 "naive JPEG": naive_dir / f"{n}-{PSNR_WIDTH}.jpg",
@@ -128,7 +128,7 @@ def quality(sources: Sequence[Path]) -> dict[str, float]:
             for label, out in outputs.items():
                 with Image.open(out) as im:
                     totals.setdefault(label, []).append(psnr(im.convert("RGB"), reference))
-            shrunk = images._variants(path.read_bytes(), SETTINGS)[-1]
+            shrunk = images.variants(path.read_bytes(), SETTINGS)[-1]
             totals.setdefault("pipeline before encoding", []).append(psnr(shrunk, reference))
     return {label: sum(v) / len(v) for label, v in totals.items()}
 

@@ -8,7 +8,7 @@ compared from its raw loaded data instead, by dataset id; the changelog says so.
 
 Output: a ``Changelog``: datasets added and removed, figures changed (``stats.*`` values
 with old → new) and links changed (URLs added and removed, per dataset present in both
-versions, as ``generator.model.catalog_links`` lists them). Every list is in id order,
+versions, as ``generator.urls.catalog_links`` lists them). Every list is in id order,
 then figure order or URL order, so the same two versions always give the same bytes.
 
 Failure: ``ChangelogError`` (a ``ValueError``) when git cannot resolve a revision, or a
@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from generator.load import parse_document
-from generator.model import Catalog, Figure, Qualifier, catalog_links
-from generator.problems import LoadError
+from generator.document import parse_document
+from generator.errors import BadInput, InvalidData, LoadError
+from generator.model import Catalog, Figure, Qualifier
+from generator.urls import catalog_links, entry_urls
 from generator.validate import validate_document
 
 DEFAULT_PATH = "data/datasets.yaml"
@@ -34,24 +35,9 @@ WORKING_TREE = "working tree"
 MAIN_FIGURES = ("images", "classes", "instances")
 QUALIFIER_SIGNS = {Qualifier.EXACT: "", Qualifier.APPROX: "≈", Qualifier.AT_LEAST: "≥"}
 
-# Where URLs sit in one dataset entry, as generator.model.catalog_links finds them; used only
-# for a version that does not validate (tests check both give the same URLs on valid data).
-_RAW_URL_PATHS: tuple[tuple[str, ...], ...] = (
-    ("links", "homepage"),
-    ("links", "downloads", "*", "url"),
-    ("links", "paper", "url"),
-    ("links", "code", "*", "url"),
-    ("licence", "url"),
-    ("samples", "*", "url"),
-    ("competitions", "*", "url"),
-    ("competitions", "*", "solutions", "*", "url"),
-    ("sources", "*", "url"),
-    ("results", "*", "source", "url"),
-)
 
-
-class ChangelogError(ValueError):
-    """A revision or file that cannot be compared (exit code 2 at the CLI)."""
+class ChangelogError(BadInput, ValueError):
+    """A revision or file that cannot be compared."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +190,7 @@ def _load(raw: bytes, file: Path, display: str, data_dir: Path) -> _Version:
         raise ChangelogError(f"{display} is not readable YAML:\n{err}") from None
     try:
         catalog = validate_document(doc, data_dir)
-    except LoadError:
+    except InvalidData:
         return _Version(_raw_entries(doc.data), validated=False)
     return _Version(_catalog_entries(catalog), validated=True)
 
@@ -260,23 +246,8 @@ def _raw_figures(stats: Any) -> dict[str, FigureValue]:
 
 
 def raw_urls(entry: Mapping[str, Any]) -> list[str]:
-    """The URLs of one raw dataset entry, at the places ``catalog_links`` looks, in file order."""
-    found: list[str] = []
-    for path in _RAW_URL_PATHS:
-        found.extend(v for v in _values_at(entry, path) if isinstance(v, str) and v)
-    return found
-
-
-def _values_at(node: Any, path: tuple[str, ...]) -> Iterator[Any]:
-    if not path:
-        yield node
-        return
-    head, rest = path[0], path[1:]
-    if head == "*":
-        for item in node if isinstance(node, list) else ():
-            yield from _values_at(item, rest)
-    elif isinstance(node, dict) and head in node:
-        yield from _values_at(node[head], rest)
+    """The URLs of one raw dataset entry, at the places of ``urls.URL_PLACES``."""
+    return [u.url for u in entry_urls(entry)]
 
 
 # ------------------------------------------------------------------ formatting

@@ -1,7 +1,8 @@
 """The command line: parse arguments, call the stages, print problems, pick the exit code.
 
-Exit codes: 0 success, 2 invalid data or bad arguments, 3 broken links (``links``),
-1 an internal error (a bug: please report it with the traceback).
+The exit codes are the table in ``generator/errors.py``: every error the stages raise on
+purpose is a ``SurveyError`` and carries its code; ``main`` turns it into the exit, and
+anything else is a bug (exit 1, with the traceback).
 """
 
 from __future__ import annotations
@@ -15,15 +16,13 @@ import traceback
 from collections.abc import Mapping
 from pathlib import Path
 
+from generator.errors import BadInput, BuildError, Exit, ProblemsFound, SurveyError
 from generator.load import load_document
-from generator.model import Catalog, catalog_json_schema, catalog_links
-from generator.problems import LoadError, Problem, problems_json
+from generator.model import Catalog, catalog_json_schema
+from generator.problems import Problem, problems_json
 from generator.project import Project
+from generator.urls import catalog_links
 from generator.validate import validate_document
-
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_INVALID = 2
 
 
 def _project(args: argparse.Namespace) -> Project:
@@ -31,7 +30,7 @@ def _project(args: argparse.Namespace) -> Project:
 
 
 def load_catalog(project: Project, path: Path | None = None) -> Catalog:
-    """Load and validate the data file; raises ``LoadError``."""
+    """Load and validate the data file; raises ``ProblemsFound`` (``LoadError`` or ``InvalidData``)."""
     path = path or project.data_file
     doc = load_document(path, project.display(path))
     return validate_document(doc, path.parent)
@@ -69,9 +68,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     path = Path(args.path).resolve() if args.path else project.data_file
     try:
         catalog = load_catalog(project, path)
-    except LoadError as err:
+    except ProblemsFound as err:
         _print_problems(err.problems, args.format, message_language(args.lang))
-        return EXIT_INVALID
+        return err.exit_code
     links = catalog_links(catalog)
     samples = sum(len(d.samples) for d in catalog.datasets)
     summary = f"{project.display(path)}: {len(catalog.datasets)} datasets, {len(links)} links, {samples} samples: valid"
@@ -80,7 +79,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(summary, file=sys.stderr)
     else:
         print(summary)
-    return EXIT_OK
+    return Exit.OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -90,19 +89,19 @@ def cmd_schema(args: argparse.Namespace) -> int:
         current = project.schema_file.read_text(encoding="utf-8") if project.schema_file.exists() else ""
         if current != text:
             print(f"{project.display(project.schema_file)} is stale: run `sku-survey schema --write`", file=sys.stderr)
-            return EXIT_INVALID
-        return EXIT_OK
+            return Exit.BAD_INPUT
+        return Exit.OK
     if args.write:
         project.schema_file.write_text(text, encoding="utf-8")
         print(f"wrote {project.display(project.schema_file)}")
     else:
         sys.stdout.write(text)
-    return EXIT_OK
+    return Exit.OK
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     from generator.images import ImageSettings
-    from generator.site import BuildError, BuildOptions, build_site
+    from generator.site import BuildOptions, build_site
 
     project = _project(args)
     options = BuildOptions(
@@ -118,7 +117,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         if err.problems:
             _print_problems(err.problems, "text", message_language(args.lang))
         print(f"build failed at the {err.stage} stage: {err}; the previous site is untouched.", file=sys.stderr)
-        return EXIT_INVALID if err.bad_input else EXIT_INTERNAL
+        return err.exit_code
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(
@@ -132,16 +131,17 @@ def cmd_build(args: argparse.Namespace) -> int:
         for name, seconds in wall.items():
             print(f"  {name:<{width}}  {seconds:7.2f} s  ({cpu[name]:.2f} s CPU)", file=sys.stderr)
         print(f"  {'total':<{width}}  {sum(wall.values()):7.2f} s  ({sum(cpu.values()):.2f} s CPU)", file=sys.stderr)
-    return EXIT_OK
+    return Exit.OK
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from generator.model import Lang
-    from generator.site import BuildError, BuildOptions, serve_site
+    from generator.serve import SERVE_SITE_DIR, serve_site
+    from generator.site import BuildOptions
 
     project = _project(args)
     options = BuildOptions(
-        site_dir=project.cache_dir / "serve-site",
+        site_dir=project.cache_dir / SERVE_SITE_DIR,
         offline=args.offline,
         sample_mirror=Path(args.sample_mirror).resolve() if args.sample_mirror else None,
     )
@@ -151,8 +151,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if err.problems:
             _print_problems(err.problems, "text", message_language(args.lang))
         print(f"cannot start the preview: {err}", file=sys.stderr)
-        return EXIT_INVALID if err.bad_input else EXIT_INTERNAL
-    return EXIT_OK
+        return err.exit_code
+    return Exit.OK
 
 
 def cmd_links(args: argparse.Namespace) -> int:
@@ -169,9 +169,9 @@ def cmd_links(args: argparse.Namespace) -> int:
             try:
                 doc = load_document(path, project.display(path))
                 catalog = validate_document(doc, path.parent)
-            except LoadError as err:
+            except ProblemsFound as err:
                 _print_problems(err.problems, "text", message_language(args.lang))
-                return links.EXIT_USAGE
+                return err.exit_code
             items = []
             for link in catalog_links(catalog):
                 pos = doc.position(link.path)
@@ -188,9 +188,10 @@ def cmd_links(args: argparse.Namespace) -> int:
                 targets = [t for t in targets if t.url in wanted] + [t for t in listed if t.url not in known]
         cache_path = Path(args.cache) if args.cache else project.cache_dir / "links" / "cache.json"
         cache, warning = links.LinkCache.read(cache_path)
-    except (links.LinkConfigError, OSError) as err:
+    except (BadInput, OSError) as err:
+        # an unreadable --url-file, --only or --cache file is the caller's argument at fault
         print(f"sku-survey links: {err}", file=sys.stderr)
-        return links.EXIT_USAGE
+        return Exit.BAD_INPUT
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
     run = links.check_links(targets, config, cache, progress=sys.stderr.isatty())
@@ -208,7 +209,7 @@ def cmd_links(args: argparse.Namespace) -> int:
                 stored = links.merge_runs(previous, run, frozenset(t.url for t in catalogue_targets))
             links.write_report(project.link_report, stored)
     sys.stdout.write(links.format_report(run, args.format))
-    return links.EXIT_BROKEN if run.failed() else links.EXIT_OK
+    return Exit.BROKEN_LINKS if run.failed() else Exit.OK
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -228,8 +229,8 @@ def cmd_new(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
     except ValueError as err:
         print(f"sku-survey new: {err}", file=sys.stderr)
-        return EXIT_INVALID
-    return EXIT_OK
+        return Exit.BAD_INPUT
+    return Exit.OK
 
 
 def cmd_changelog(args: argparse.Namespace) -> int:
@@ -240,9 +241,9 @@ def cmd_changelog(args: argparse.Namespace) -> int:
         log = changelog(project.root, args.rev1, args.rev2)
     except ChangelogError as err:
         print(f"sku-survey changelog: {err}", file=sys.stderr)
-        return EXIT_INVALID
+        return Exit.BAD_INPUT
     sys.stdout.write(format_changelog(log, args.format))
-    return EXIT_OK
+    return Exit.OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -319,8 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        return 130
-    except Exception:  # the one place that catches everything: a bug must still exit cleanly with a report
+        return Exit.INTERRUPTED
+    except SurveyError as err:  # raised on purpose by a stage no command above handles itself
+        print(f"sku-survey {args.command}: {err}", file=sys.stderr)
+        return err.exit_code
+    except Exception:  # noqa: BLE001 - the one place that catches everything: a bug must still exit cleanly with a report
         print("internal error (a bug in sku-survey, not in your data); please report this traceback:", file=sys.stderr)
         traceback.print_exc()
-        return EXIT_INTERNAL
+        return Exit.INTERNAL

@@ -22,11 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from generator.model import (
-    ACCESS_LABELS,
-    SCENE_LABELS,
-    SKU_LEVEL_LABELS,
     SPDX_IDS,
-    TASK_LABELS,
     Access,
     Catalog,
     Confidence,
@@ -43,6 +39,7 @@ from generator.model import (
     Task,
     Text,
 )
+from generator.strings import label, labels
 
 FACTS_FILE = "assets/compare-facts.json"
 MAX_PICKS = 4
@@ -111,11 +108,11 @@ def facets(catalog: Catalog, lang: Lang, t: Callable[[str, Lang], str]) -> list[
         return Facet(name, label, tuple(FacetOption(v, labels[v], counts[v]) for v in values if counts[v]))
 
     return [
-        facet("task", t("tasks", lang), list(Task), {k: v[lang] for k, v in TASK_LABELS.items()}, lambda d: d.tasks),
-        facet("scene", t("scenes", lang), list(Scene), {k: v[lang] for k, v in SCENE_LABELS.items()}, lambda d: d.scenes),
-        facet("sku", t("sku_level", lang), list(SkuLevel), {k: v[lang] for k, v in SKU_LEVEL_LABELS.items()}, lambda d: [d.sku_level.level]),
+        facet("task", t("tasks", lang), list(Task), {k: v[lang] for k, v in labels(Task).items()}, lambda d: d.tasks),
+        facet("scene", t("scenes", lang), list(Scene), {k: v[lang] for k, v in labels(Scene).items()}, lambda d: d.scenes),
+        facet("sku", t("sku_level", lang), list(SkuLevel), {k: v[lang] for k, v in labels(SkuLevel).items()}, lambda d: [d.sku_level.level]),
         facet("licence", t("licence", lang), list(LicenceGroup), {k: t(v, lang) for k, v in LICENCE_GROUP_KEYS.items()}, lambda d: [licence_group(d.licence)]),
-        facet("access", t("access", lang), list(Access), {k: v[lang] for k, v in ACCESS_LABELS.items()}, lambda d: [d.access]),
+        facet("access", t("access", lang), list(Access), {k: v[lang] for k, v in labels(Access).items()}, lambda d: [d.access]),
     ]
 
 
@@ -162,7 +159,7 @@ class _Fmt:
                 out.append(value.note[lang])
             return out
         if isinstance(value, SkuLabel):
-            return [f"{SKU_LEVEL_LABELS[value.level][lang]}: {value.reason[lang]}"]
+            return [f"{label(value.level, lang)}: {value.reason[lang]}"]
         if isinstance(value, Paper):
             head = f"{value.title}. {', '.join(str(a) for a in value.authors)}. {value.venue}, {value.year}"
             return [[head, value.url] if value.url else head]
@@ -203,9 +200,8 @@ class _Fmt:
 
     def enum(self, value: StrEnum) -> str:
         lang = self.lang
-        for labels in (TASK_LABELS, SCENE_LABELS, ACCESS_LABELS, SKU_LEVEL_LABELS):
-            if value in labels:
-                return labels[value][lang]  # type: ignore[index]
+        if isinstance(value, (Task, Scene, Access, SkuLevel)):
+            return label(value, lang)
         if isinstance(value, Confidence):
             return self.t(f"confidence_{value}", lang)
         return str(value)

@@ -1,6 +1,6 @@
 """Catalog -> machine-readable files and metadata: JSON, CSV, BibTeX, Croissant, schema.org (pure).
 
-Input: a valid ``Catalog`` (in reading order, from ``render.ordered``) and the site's address.
+Input: a valid ``Catalog`` (in reading order, from ``related.ordered``) and the site's address.
 Output: ``ExportFile`` values (a docs-relative path and its text) and JSON-LD dicts. Same
 input, same bytes. Each format says only what the data knows: an unknown licence or access
 is left out, never guessed.
@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,10 +29,16 @@ from urllib.parse import urlsplit
 
 import pydantic_core
 
-from generator.citations import BibEntry, bib_file, bib_path, bibtex_for, cited_on, croissant_path, gbt7714
+from generator.citations import (
+    BibEntry,
+    bib_file,
+    bib_path,
+    bibtex_for,
+    cited_on,
+    croissant_path,
+    gbt7714,
+)
 from generator.model import (
-    SCENE_LABELS,
-    TASK_LABELS,
     Access,
     Author,
     Dataset,
@@ -41,12 +46,8 @@ from generator.model import (
     Lang,
     Licence,
 )
+from generator.strings import label, t
 
-CATALOGUE_NAME = {"en": "SKU-level product-image datasets", "zh": "SKU 级商品图像数据集"}
-CATALOGUE_DESCRIPTION = {
-    "en": "A bilingual survey of SKU-level product-image datasets: figures with their sources, tasks, scenes, licences, links and citations.",
-    "zh": "SKU 级商品图像数据集的双语综述：带来源的数字、任务、场景、许可、链接与引用。",
-}
 CROISSANT_1_1 = "http://mlcommons.org/croissant/1.1"
 CATALOGUE_CROISSANT = "datasets.croissant.json"  # the catalogue's own, at the language's root
 # Croissant 1.1's @context, as the specification and mlcroissant write it
@@ -178,7 +179,7 @@ def _encoding_format(url: str) -> str:
 
 
 def keywords(d: Dataset, lang: Lang) -> list[str]:
-    return [TASK_LABELS[x][lang] for x in d.tasks] + [SCENE_LABELS[x][lang] for x in d.scenes]
+    return [label(x, lang) for x in d.tasks] + [label(x, lang) for x in d.scenes]
 
 
 # ---------------------------------------------------------------- schema.org
@@ -332,9 +333,9 @@ def catalogue_croissant(datasets: Sequence[Dataset], files: Sequence[ExportFile]
         "@context": CROISSANT_CONTEXT,
         "@type": "sc:Dataset",
         "conformsTo": CROISSANT_1_1,
-        "name": CATALOGUE_NAME["en"],
-        "alternateName": [CATALOGUE_NAME["zh"]],
-        "description": CATALOGUE_DESCRIPTION,
+        "name": t("site_name", Lang.EN),
+        "alternateName": [t("site_name", Lang.ZH)],
+        "description": {lang.value: t("catalogue_description", lang) for lang in (Lang.EN, Lang.ZH)},
         "url": site_url,
         "sameAs": [f"{site_url}en/"],
         # the newest entry's date: what changes when the catalogue does (no clock)

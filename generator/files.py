@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
 
 TEMP_SUFFIX = ".tmp"
 
@@ -37,6 +38,46 @@ def write_atomic(path: Path, data: bytes, *, mode: int = FILE_MODE, durable: boo
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class AtomicFile:
+    """A file written in pieces and put in place whole, for bodies too large to hold in memory.
+
+    The pieces go to a temporary file in ``folder`` (named as ``write_atomic`` names its own,
+    so ``remove_leftovers`` finds it after a kill); ``commit`` renames it over its target, which
+    may be chosen only once everything is written (a name made of the content's hash). Leaving
+    the ``with`` block without a commit deletes it.
+    """
+
+    def __init__(self, folder: Path, hint: str) -> None:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{hint}.", suffix=TEMP_SUFFIX)
+        self.path = Path(tmp)  # where the bytes are until the commit; readable after close()
+        self._out = os.fdopen(fd, "wb")
+        self._done = False
+
+    def write(self, data: bytes) -> None:
+        self._out.write(data)
+
+    def close(self) -> None:
+        self._out.close()
+
+    def commit(self, path: Path, *, mode: int = FILE_MODE) -> None:
+        self._out.close()
+        os.chmod(self.path, mode)
+        os.replace(self.path, path)
+        self._done = True
+
+    def discard(self) -> None:
+        self._out.close()
+        if not self._done:
+            self.path.unlink(missing_ok=True)
+            self._done = True
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.discard()
 
 
 @contextlib.contextmanager

@@ -6,7 +6,6 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-
 # How a report names the severity in each language the messages are written in.
 SEVERITY_WORDS = {"en": {"error": "error", "warning": "warning"}, "zh": {"error": "错误", "warning": "警告"}}
 
@@ -42,14 +41,6 @@ class Problem:
 def _one_line(text: str) -> str:
     # a key or value may hold line breaks or control characters; a report line must not
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
-
-
-class LoadError(Exception):
-    """Input that cannot be used; carries every problem found, sorted by position."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 def problems_json(problems: list[Problem]) -> str:

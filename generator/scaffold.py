@@ -19,10 +19,18 @@ from pathlib import Path
 
 import jinja2
 
+from generator.document import parse_document
+from generator.errors import LoadError
 from generator.files import write_atomic
-from generator.load import parse_document
-from generator.model import SLUG_RE, Access, Confidence, Qualifier, Scene, SkuLevel, Task
-from generator.problems import LoadError
+from generator.model import (
+    SLUG_RE,
+    Access,
+    Confidence,
+    Qualifier,
+    Scene,
+    SkuLevel,
+    Task,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE = "new-dataset.yaml.j2"

@@ -21,10 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.model import SCENE_LABELS, SKU_LEVEL_LABELS, TASK_LABELS, Catalog, Dataset, Lang
+from generator.model import Catalog, Dataset, Lang
+from generator.strings import label
 
 HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-# Material's separator (site.py sets it): what the worker splits index text at
+# Material's separator (engine.py sets it): what the worker splits index text at
 SEPARATOR = r'[\s\u200b\-_,:!=\[\]()"`/]+|\.(?!\d)|&[lg]t;|(?!\b)(?=[A-Z][a-z])'
 TERMS_FILE = "search-terms.{lang}.json"  # beside the staged docs folders, not in them
 USER_DICT_FILE = "jieba-user.txt"
@@ -110,9 +111,9 @@ def dataset_terms(d: Dataset, lang: Lang) -> SearchTerms:
         *(TASK_LABELS[x][lang] for x in d.tasks),
         *(SCENE_LABELS[x][lang] for x in d.scenes),
         d.full_name[other],
-        *(TASK_LABELS[x][other] for x in d.tasks),
-        *(SCENE_LABELS[x][other] for x in d.scenes),
-        SKU_LEVEL_LABELS[d.sku_level.level][other],
+        *(label(x, other) for x in d.tasks),
+        *(label(x, other) for x in d.scenes),
+        label(d.sku_level.level, other),
         *(o[other] for o in d.organisations),
     ]
     seen: dict[str, None] = {}

@@ -1,7 +1,7 @@
 """Loaded document -> ``Catalog``, or every problem at once, each with file:line:column.
 
 Input: a ``Document`` from ``load.py`` and the project's data folder (to check local
-sample paths). Output: a valid, immutable ``Catalog``; otherwise ``LoadError`` with every
+sample paths). Output: a valid, immutable ``Catalog``; otherwise ``InvalidData`` with every
 problem found, sorted by position, each written for a contributor who has never read the
 code: place, field, what was expected, what was found, and a hint where there is one.
 """
@@ -18,9 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from generator.load import Document, YamlPath
+from generator.document import Document, YamlPath
+from generator.errors import InvalidData
 from generator.model import Access, Catalog, Dataset, Text
-from generator.problems import LoadError, Problem
+from generator.problems import Problem
 
 _QUOTED = re.compile(r"'([^']*)'")
 
@@ -148,7 +149,8 @@ def _message(err: dict[str, Any], model_at: type[BaseModel] | None) -> tuple[str
         options = _QUOTED.findall(str(ctx.get("expected", "")))
         hint = hint_zh = ""
         if isinstance(value, str) and ("，" in value or "、" in value):
-            hint, hint_zh = "; separate list items with an ASCII comma ',' (this has a full-width '，' or '、')", "；列表各项请用半角逗号“,”分隔（这里用了全角“，”或“、”）"
+            hint = "; separate list items with an ASCII comma ',' (this has a full-width '，' or '、')"
+            hint_zh = "；列表各项请用半角逗号“,”分隔（这里用了全角“，”或“、”）"
         elif isinstance(value, str):
             close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
             if close:
@@ -225,12 +227,12 @@ class _Collector:
 
 
 def validate_document(doc: Document, data_dir: Path) -> Catalog:
-    """Check the whole document; return the catalogue or raise ``LoadError`` with every problem."""
+    """Check the whole document; return the catalogue or raise ``InvalidData`` with every problem."""
     out = _Collector(doc)
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("datasets"), list):
         out.add((), "expected a top-level `datasets:` key holding a list of datasets", "文件顶层应当是 `datasets:`，下面是数据集列表")
-        raise LoadError(out.problems)
+        raise InvalidData(out.problems)
     if not data["datasets"]:
         out.add(("datasets",), "the `datasets:` list is empty; add at least one dataset", "`datasets:` 列表是空的；请至少添加一个数据集")
     for key in data:
@@ -246,7 +248,7 @@ def validate_document(doc: Document, data_dir: Path) -> Catalog:
 
     _cross_checks(out, data["datasets"], valid, data_dir)
     if out.problems:
-        raise LoadError(out.problems)
+        raise InvalidData(out.problems)
     return Catalog(datasets=tuple(d for _, d in valid))
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from loopback import Loopback
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,3 +32,13 @@ def sample_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 ImageDraw.Draw(im).rectangle((100, 100, 540, 380), fill=(230, 200, 60))
                 im.save(folder / sample["url"].rsplit("/", 1)[-1], "JPEG", quality=85)
     return folder
+
+
+@pytest.fixture
+def server() -> Iterator[Loopback]:
+    """The scripted loopback server (tests/loopback.py), with no routes yet."""
+    srv = Loopback()
+    try:
+        yield srv
+    finally:
+        srv.close()

@@ -39,8 +39,8 @@ from generator.links.collect import (
     targets_from_markdown,
     targets_from_url_file,
 )
-from generator.links.config import EXIT_BROKEN, EXIT_OK, EXIT_USAGE, CheckerConfig, HostPolicy, LinkConfigError
-from generator.links.history import LinkCache, LinkCacheError
+from generator.links.config import CheckerConfig, HostPolicy, LinkConfigError
+from generator.links.history import LinkCache
 from generator.links.reports import (
     NO_NETWORK,
     LinkReportError,
@@ -55,8 +55,8 @@ from generator.links.run import check_links
 from generator.links.verdict import SUCCESS_VERDICTS, LinkResult, LinkRun, Verdict
 
 __all__ = [
-    "EXIT_BROKEN", "EXIT_OK", "EXIT_USAGE", "MARKDOWN_ROLE", "NO_NETWORK", "SUCCESS_VERDICTS", "URL_FILE_ROLE",
-    "CheckerConfig", "HostPolicy", "LinkCache", "LinkCacheError", "LinkConfigError", "LinkReportError",
+    "MARKDOWN_ROLE", "NO_NETWORK", "SUCCESS_VERDICTS", "URL_FILE_ROLE",
+    "CheckerConfig", "HostPolicy", "LinkCache", "LinkConfigError", "LinkReportError",
     "LinkResult", "LinkRun", "LinkSource", "LinkTarget", "ReportFormat", "Verdict", "check_links",
     "dedupe_targets", "format_report", "load_report", "merge_runs", "read_report", "targets_from_markdown",
     "targets_from_url_file", "write_report",

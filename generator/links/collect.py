@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from generator.problems import LoadError, Problem
+from generator.errors import InvalidData
+from generator.problems import Problem
 
 URL_FILE_ROLE = "listed"
 MARKDOWN_ROLE = "page"
@@ -60,7 +61,7 @@ def dedupe_targets(items: Iterable[tuple[str, LinkSource, frozenset[int]]]) -> l
 def targets_from_url_file(path: Path) -> list[LinkTarget]:
     """A plain list, one URL a line; blank lines and lines starting with '#' are ignored.
 
-    Raises ``LoadError`` with every line that is not an http(s) URL.
+    Raises ``InvalidData`` with every line that is not an http(s) URL.
     """
     name = str(path)
     items: list[tuple[str, LinkSource, frozenset[int]]] = []
@@ -75,7 +76,7 @@ def targets_from_url_file(path: Path) -> list[LinkTarget]:
             continue
         items.append((text, LinkSource(name, number, column, URL_FILE_ROLE, None), frozenset()))
     if problems:
-        raise LoadError(problems)
+        raise InvalidData(problems)
     return dedupe_targets(items)
 
 

@@ -8,12 +8,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 
+from generator.errors import BadInput
 from generator.net.guard import LOOKUP_TIMEOUT_S
 from generator.net.policy import USER_AGENT
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_BROKEN = 3
 
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 
@@ -88,8 +85,8 @@ UNCHECKABLE_FRAGMENT = re.compile(r"^(?:[!/]|:~:|page=|L\d+(?:-L\d+)?$)")
 
 
 
-class LinkConfigError(ValueError):
-    """A checker setting that cannot work (exit code 2 at the CLI)."""
+class LinkConfigError(BadInput, ValueError):
+    """A checker setting that cannot work."""
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,6 @@ class _CacheEntry:
     reason: str = ""
 
 
-class LinkCacheError(ValueError):
-    """Kept for callers that catch it; reading a history no longer raises it."""
-
-
 _FIELDS: dict[str, tuple[type, ...]] = {
     "last_verdict": (str,),
     "last_checked": (str,),

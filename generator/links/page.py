@@ -8,7 +8,12 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from generator.links.config import CHUNK_BYTES, HTML_TYPES, UNCHECKABLE_FRAGMENT, CheckerConfig
+from generator.links.config import (
+    CHUNK_BYTES,
+    HTML_TYPES,
+    UNCHECKABLE_FRAGMENT,
+    CheckerConfig,
+)
 from generator.links.verdict import Page
 from generator.net.deadline import Deadline
 

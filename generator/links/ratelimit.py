@@ -5,11 +5,17 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from generator.links.collect import LinkTarget
-from generator.links.config import ADAPTIVE_INTERVAL_CAP_S, ADAPTIVE_INTERVAL_S, CheckerConfig
+from generator.links.config import (
+    ADAPTIVE_INTERVAL_CAP_S,
+    ADAPTIVE_INTERVAL_S,
+    CheckerConfig,
+)
+
 
 def host_key(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
@@ -40,7 +46,9 @@ class HostGate:
     ``acquire`` and go before new URLs. Each freed slot wakes one thread, not the whole pool.
     """
 
-    def __init__(self, config: CheckerConfig) -> None:
+    def __init__(self, config: CheckerConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        # the clock is a parameter so that a test can check the schedule without waiting for it
+        self._clock = clock
         self._config = config
         self._lock = threading.Lock()
         self._dispatch = threading.Condition(self._lock)
@@ -74,22 +82,8 @@ class HostGate:
         """Block until some host can start a request; None when no work is left."""
         with self._lock:
             while True:
-                now = time.monotonic()
-                best: tuple[str, _HostState] | None = None
-                wake = now + GATE_BACKSTOP_S
-                waiting = False
-                for host, state in self._hosts.items():
-                    if not state.pending:
-                        continue
-                    waiting = True
-                    if state.active >= state.limit or state.waiting:
-                        continue
-                    if now < state.next_start:
-                        wake = min(wake, state.next_start)
-                        continue
-                    # The host with the most work left goes first: it sets the run's length.
-                    if best is None or len(state.pending) > len(best[1].pending):
-                        best = (host, state)
+                now = self._clock()
+                best, wake, waiting = self._pick(now)
                 if not waiting:
                     return None
                 if best is not None:
@@ -98,13 +92,45 @@ class HostGate:
                     return host, state.pending.popleft()
                 self._dispatch.wait(wake - now)
 
+    def _pick(self, now: float) -> tuple[tuple[str, _HostState] | None, float, bool]:
+        """The host to start now (if any), when to look again, and whether any work waits."""
+        best: tuple[str, _HostState] | None = None
+        wake = now + GATE_BACKSTOP_S
+        waiting = False
+        for host, state in self._hosts.items():
+            if not state.pending:
+                continue
+            waiting = True
+            if state.active >= state.limit or state.waiting:
+                continue
+            if now < state.next_start:
+                wake = min(wake, state.next_start)
+                continue
+            # The host with the most work left goes first: it sets the run's length.
+            if best is None or len(state.pending) > len(best[1].pending):
+                best = (host, state)
+        return best, wake, waiting
+
+    def due(self) -> float | None:
+        """When (on the gate's clock) ``next_job`` can next start a request without waiting
+        for a slot to be released; None when no work is queued. The gate's own schedule."""
+        with self._lock:
+            now = self._clock()
+            best, wake, waiting = self._pick(now)
+            if not waiting:
+                return None
+            if best is not None:
+                return now
+            free = [s.next_start for s in self._hosts.values() if s.pending and s.active < s.limit and not s.waiting]
+            return min(free) if free else wake
+
     def acquire(self, host: str, deadline: float) -> bool:
         with self._lock:
             state = self._state(host)
             state.waiting += 1
             try:
                 while True:
-                    now = time.monotonic()
+                    now = self._clock()
                     if state.active < state.limit and now >= state.next_start:
                         self._take(state, now)
                         return True
@@ -126,7 +152,7 @@ class HostGate:
             state = self._state(host)
             state.interval = min(max(state.interval * 2, ADAPTIVE_INTERVAL_S), ADAPTIVE_INTERVAL_CAP_S)
             wait = max(state.interval, min(retry_after or 0.0, ADAPTIVE_INTERVAL_CAP_S))
-            state.next_start = max(state.next_start, time.monotonic() + wait)
+            state.next_start = max(state.next_start, self._clock() + wait)
 
     def speed_up(self, host: str) -> None:
         """The host answered without asking for slower: halve the spacing it earned, back

@@ -176,8 +176,8 @@ def _result(row: object) -> LinkResult:
             raise ValueError("a position is not an object")
         sources.append(
             LinkSource(
-                str(_typed(p, "file", (str,))), int(_typed(p, "line", (int,))),  # type: ignore[arg-type]
-                int(_typed(p, "column", (int,))), str(_typed(p, "role", (str,))),  # type: ignore[arg-type]
+                str(_typed(p, "file", (str,))), int(_typed(p, "line", (int,))),
+                int(_typed(p, "column", (int,))), str(_typed(p, "role", (str,))),
                 p.get("dataset_id") if isinstance(p.get("dataset_id"), str) else None,
             )
         )
@@ -188,13 +188,13 @@ def _result(row: object) -> LinkResult:
         verdict=Verdict(_typed(row, "verdict", (str,))),
         http_status=status,  # type: ignore[arg-type]
         final_url=final,  # type: ignore[arg-type]
-        attempts=int(_typed(row, "attempts", (int,))),  # type: ignore[arg-type]
+        attempts=int(_typed(row, "attempts", (int,))),
         elapsed_s=float(_typed(row, "elapsed_s", (int, float))),  # type: ignore[arg-type]
         reason=str(_typed(row, "reason", (str,))),
         sources=tuple(sources),
         expected=bool(_typed(row, "expected", (bool,))),
         from_cache=bool(_typed(row, "from_cache", (bool,))),
-        consecutive_failures=int(_typed(row, "consecutive_failures", (int,))),  # type: ignore[arg-type]
+        consecutive_failures=int(_typed(row, "consecutive_failures", (int,))),
         fails_run=bool(_typed(row, "fails_run", (bool,))),
     )
 

@@ -12,14 +12,19 @@ from __future__ import annotations
 import random
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from http.client import IncompleteRead, RemoteDisconnected
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
-from urllib3.exceptions import HTTPError, NameResolutionError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import (
+    HTTPError,
+    NameResolutionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
 from generator.links.collect import LinkTarget
 from generator.links.config import (
@@ -36,7 +41,12 @@ from generator.links.ratelimit import HostGate, host_key
 from generator.links.verdict import Answer, Failure, LinkResult, Verdict, judge, phrase
 from generator.net.deadline import Deadline, deadline_at
 from generator.net.guard import GuardError, LookupFailed
-from generator.net.policy import RETRY_AFTER_CAP_S, RETRY_STATUSES, retry_after_seconds, retry_wait
+from generator.net.policy import (
+    RETRY_AFTER_CAP_S,
+    RETRY_STATUSES,
+    retry_after_seconds,
+    retry_wait,
+)
 from generator.net.transport import Transport
 
 
@@ -122,7 +132,10 @@ def _finish(response: requests.Response) -> None:
 class Checker:
     """Checks URLs one after another; one per worker thread, all sharing one transport."""
 
-    def __init__(self, transport: Transport, gate: HostGate, config: CheckerConfig) -> None:
+    def __init__(
+        self, transport: Transport, gate: HostGate, config: CheckerConfig, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self._sleep = sleep
         self._transport = transport
         self._gate = gate
         self._config = config
@@ -187,7 +200,7 @@ class Checker:
             if wait >= self._deadline.remaining():
                 gave_up = f"; no time left for another try within {self._config.deadline_per_url:g} s"
                 break
-            time.sleep(wait)  # no host slot is held while sleeping
+            self._sleep(wait)  # no host slot is held while sleeping
             retry += 1
             method = "GET"  # a server that failed a HEAD may only mishandle HEAD
         verdict, reason = judge(answer, fragment)

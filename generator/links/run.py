@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import queue
 import socket
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from urllib.parse import urlsplit
@@ -46,7 +47,11 @@ def _resolve_all(guard: AddressGuard, targets: Sequence[LinkTarget]) -> None:
 
 
 def _check_fresh(
-    targets: Sequence[LinkTarget], config: CheckerConfig, progress: ProgressBar, guard: AddressGuard
+    targets: Sequence[LinkTarget],
+    config: CheckerConfig,
+    progress: ProgressBar,
+    guard: AddressGuard,
+    sleep: Callable[[float], None],
 ) -> dict[str, LinkResult]:
     if not targets:
         return {}
@@ -62,7 +67,7 @@ def _check_fresh(
         out: queue.SimpleQueue[LinkResult] = queue.SimpleQueue()
         results: dict[str, LinkResult] = {}
         problems = [0]
-        checker = Checker(transport, gate, config)
+        checker = Checker(transport, gate, config, sleep)
         for target in targets:
             try:
                 transport.guard.vet(urlsplit(target.url).hostname or "")
@@ -76,7 +81,7 @@ def _check_fresh(
         left = len(targets) - len(results)
         workers = min(config.workers, left)
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="linkcheck") as pool:
-            futures = [pool.submit(_work, Checker(transport, gate, config), gate, out) for _ in range(workers)]
+            futures = [pool.submit(_work, Checker(transport, gate, config, sleep), gate, out) for _ in range(workers)]
             try:
                 while len(results) < len(targets):
                     try:
@@ -117,6 +122,7 @@ def check_links(
     cache: LinkCache | None = None,
     progress: bool = False,
     resolve: Resolve | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> LinkRun:
     """Check every target once (politely, in parallel); results sorted by URL.
 
@@ -124,7 +130,8 @@ def check_links(
     fails the run at once unless it worked in an earlier recorded run; then only after
     ``config.grace_runs`` broken runs in a row (a new or changed link gets no grace). The
     cache is updated in memory; saving it is the caller's. ``resolve`` replaces
-    ``socket.getaddrinfo`` (to simulate a machine without DNS).
+    ``socket.getaddrinfo`` (to simulate a machine without DNS); ``sleep`` replaces
+    ``time.sleep`` for the waits between tries (a test records them instead of timing them).
     """
     ordered = sorted(targets, key=lambda t: t.url)
     urls = [t.url for t in ordered]
@@ -143,7 +150,7 @@ def check_links(
     )
     bar = ProgressBar("links", len(ordered) - len(reused), enabled=progress)
     todo = [t for t in ordered if t.url not in reused]
-    fresh = _check_fresh(todo, config, bar, guard)
+    fresh = _check_fresh(todo, config, bar, guard, sleep)
     if todo and not guard.resolved_any() and all(r.network_failure for r in fresh.values()):
         return LinkRun(_skipped(ordered, "no network: not checked", cache), no_network=True)
     results: list[LinkResult] = []

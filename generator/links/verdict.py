@@ -7,7 +7,14 @@ from enum import StrEnum
 from http import HTTPStatus
 
 from generator.links.collect import LinkSource
-from generator.links.config import BLOCKED_STATUSES, BOT_WALL, GONE_STATUSES, REDIRECT_STATUSES, SOFT_404
+from generator.links.config import (
+    BLOCKED_STATUSES,
+    BOT_WALL,
+    GONE_STATUSES,
+    REDIRECT_STATUSES,
+    SOFT_404,
+)
+
 
 class Verdict(StrEnum):
     OK = "ok"

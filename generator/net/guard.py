@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from generator.errors import NetworkError
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolve = Callable[..., Sequence[tuple[object, ...]]]
 
@@ -27,7 +29,7 @@ DNS_FAILURE = "host not found (DNS)"
 LOOKUP_TIMEOUT_S = 4.0
 
 
-class GuardError(Exception):
+class GuardError(NetworkError):
     """A request that must not be, or cannot be, sent; ``reason`` is for a contributor."""
 
     def __init__(self, reason: str) -> None:

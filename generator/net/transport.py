@@ -62,7 +62,7 @@ def _pool_classes(guard: AddressGuard) -> dict[str, type[HTTPConnectionPool]]:
         def _new_conn(self) -> socket.socket:
             return _open(self, guard)
 
-        def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        def request(self, *args: Any, **kwargs: Any) -> None:
             if self.sock is not None:  # a kept-alive connection, reused under a new deadline
                 deadline.track(self.sock)
             super().request(*args, **kwargs)
@@ -71,7 +71,7 @@ def _pool_classes(guard: AddressGuard) -> dict[str, type[HTTPConnectionPool]]:
         def _new_conn(self) -> socket.socket:
             return _open(self, guard)
 
-        def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        def request(self, *args: Any, **kwargs: Any) -> None:
             if self.sock is not None:
                 deadline.track(self.sock)
             super().request(*args, **kwargs)

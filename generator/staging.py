@@ -1,0 +1,271 @@
+"""Write each language's docs folder for MkDocs: generated pages, exports, thumbnails, cards.
+
+Input: the catalogue, its thumbnails and preview cards, the link statuses. Output: a
+``StagedDocs`` (the folders under ``.cache/stage/``, the pages per language, the files whose
+bytes changed). Failure: ``BuildError`` of the ``render`` stage.
+
+The staged folders persist between builds and a file is only rewritten when its bytes
+change, so an edit to one dataset rewrites one page per language and MkDocs' live reload
+stays fast. Each path is written once per build; a second write is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from markupsafe import Markup
+
+from generator import compare, images, links, search
+from generator.cache import read_cache, save_cache
+from generator.cards import SOCIAL_URL_DIR, SocialCards
+from generator.errors import BuildError
+from generator.files import write_atomic
+from generator.model import Catalog, Lang
+from generator.project import Project
+from generator.render import (
+    LinkStatus,
+    RenderInputs,
+    ThumbImage,
+    exports,
+    format_count,
+    plan_pages,
+    robots_txt,
+)
+from generator.strings import t
+
+THUMBS_URL_DIR = "assets/thumbs"
+BANNER_FILE = "validation-errors.html"
+PAGE_KEYS_FILE = "page-keys.{lang}.json"  # beside the staged docs folders, not in them
+
+
+@dataclass(frozen=True)
+class StagedDocs:
+    """The docs folders MkDocs builds from, and what writing them did."""
+
+    root: Path  # holds one folder per language, ``overrides/`` and the search files
+    docs: Mapping[Lang, Path]
+    pages: int  # generated pages of one language (the other has the same)
+    files_written: int  # staged files whose bytes changed
+
+    @property
+    def overrides(self) -> Path:
+        return self.root / "overrides"
+
+
+@dataclass(frozen=True)
+class LinkStatuses:
+    """What the latest link report says of each URL, for the pages' status marks."""
+
+    by_url: Mapping[str, LinkStatus]
+    has_report: bool
+    warnings: tuple[str, ...] = ()
+
+
+class StageWriter:
+    """Writes a staged docs folder: each path once, only when its bytes change; removes leftovers."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.written: set[str] = set()
+        self.changed = 0
+
+    def _claim(self, rel: str) -> None:
+        if rel in self.written:
+            raise BuildError("render", f"{rel} would be written twice (two pages share a path)")
+        self.written.add(rel)
+
+    def keep(self, rel: str) -> bool:
+        """Claim ``rel`` as it is, unread; False (nothing claimed) when it is not there."""
+        if not (self.root / rel).is_file():
+            return False
+        self._claim(rel)
+        return True
+
+    def write(self, rel: str, data: bytes | str) -> None:
+        self._claim(rel)
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        target = self.root / rel
+        try:
+            if target.read_bytes() == raw:
+                return
+        except OSError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, raw)
+        self.changed += 1
+
+    def copy(self, rel: str, source: Path) -> None:
+        self.write(rel, source.read_bytes())
+
+    def copy_named_by_content(self, rel: str, source: Path) -> None:
+        """Copy a file whose name carries a hash of what it is made from: one already there is the same."""
+        if not self.keep(rel):
+            self.copy(rel, source)
+
+    def copy_tree(self, source: Path, prefix: str = "") -> None:
+        """Copy the files under ``source``; a symbolic link that leads out of it is refused.
+
+        Git stores symlinks, so a pull request can add ``site_src/assets/env ->
+        /proc/self/environ``: followed, it would publish the build's secrets. os.walk does not
+        descend into linked folders, so a link is checked before anything behind it is read.
+        """
+        if not source.is_dir():
+            return
+        root = source.resolve()
+        found: list[Path] = []
+        for folder, dirs, files in os.walk(source):
+            for name in (*dirs, *files):
+                path = Path(folder, name)
+                if path.is_symlink() and (path.is_dir() or not path.resolve().is_relative_to(root)):
+                    raise BuildError(
+                        "render",
+                        f"{path} is a symbolic link to {os.readlink(path)}; put the "
+                        f"{'folder' if path.is_dir() else 'file'} itself there (only links to files inside {source} are followed)",
+                        bad_input=True,
+                    )
+            found += (Path(folder, name) for name in files)
+        for path in sorted(found):
+            if path.is_file():
+                self.copy(prefix + path.relative_to(source).as_posix(), path)
+
+    def remove_leftovers(self) -> None:
+        # os.walk, not Path.rglob: this visits every staged file on every build
+        for folder, _, files in os.walk(self.root, topdown=False):
+            rel_folder = os.path.relpath(folder, self.root).replace(os.sep, "/")
+            prefix = "" if rel_folder == "." else rel_folder + "/"
+            for name in files:
+                if prefix + name not in self.written:
+                    os.unlink(os.path.join(folder, name))
+            if prefix and not os.listdir(folder):
+                os.rmdir(folder)
+
+
+def site_url(project: Project) -> str:
+    """mkdocs.yml's site_url (the one place it is set), ending in a slash."""
+    data = yaml.safe_load(project.mkdocs_yml.read_text(encoding="utf-8")) or {}
+    url = str(data.get("site_url") or "http://127.0.0.1:8000/")
+    return url if url.endswith("/") else url + "/"
+
+
+def _thumb_view(thumb: images.Thumbnail) -> ThumbImage:
+    return ThumbImage(
+        width=thumb.width,
+        height=thumb.height,
+        # names the image stage made from a dataset slug, a width and a hash: markup-safe
+        webp=tuple((Markup(f"{THUMBS_URL_DIR}/{f.name}"), f.width) for f in thumb.webp),
+        jpeg=tuple((Markup(f"{THUMBS_URL_DIR}/{f.name}"), f.width) for f in thumb.jpeg),
+    )
+
+
+def read_link_statuses(project: Project) -> LinkStatuses:
+    """The latest link report's verdicts with the history's check dates; none when there is no report."""
+    # a damaged report is ignored with a warning (links.read_report), never a failed build
+    run, warnings = links.read_report(project.link_report)
+    results = run.results if run is not None else ()
+    # a damaged history is discarded with a warning: it only costs the pages their dates
+    history = links.LinkCache.load(project.link_report.with_name("cache.json"))
+
+    def checked(url: str) -> str:
+        entry = history.entry(url)
+        stamp = str(entry["last_checked"]) if entry else ""
+        return stamp[:10]  # the date part of an ISO timestamp: readers need the day, not the microsecond
+
+    statuses = {r.url: LinkStatus(verdict=str(r.verdict), reason=r.reason, checked=checked(r.url)) for r in results}
+    return LinkStatuses(statuses, bool(results), warnings)
+
+
+def stage_docs(
+    project: Project,
+    catalog: Catalog,
+    report: images.ImageReport,
+    thumbs_dir: Path,
+    social: SocialCards,
+    statuses: LinkStatuses,
+    stage_root: Path,
+    banner: str = "",
+) -> StagedDocs:
+    """Write both languages' docs folders (see the module docstring)."""
+    base_url = site_url(project)
+    inputs = RenderInputs(
+        catalog=catalog,
+        thumbs={(k.dataset_id, k.index): _thumb_view(v) for k, v in report.thumbnails.items()},
+        links=statuses.by_url,
+        social={k: f"{SOCIAL_URL_DIR}/{path.name}" for k, path in social.datasets.items()},
+        has_link_report=statuses.has_report,
+    )
+    docs: dict[Lang, Path] = {}
+    pages = 0
+    changed = 0
+    shared_exports = exports(catalog, base_url)
+    for lang in Lang:
+        root = stage_root / lang.value
+        writer = StageWriter(root)
+        writer.copy_tree(project.site_src / lang.value)
+        writer.copy_tree(project.site_src / "assets", "assets/")
+        # Pages whose key is the one recorded when their file was written are kept unread.
+        # The record goes before any write and comes back after the last, so a failed
+        # run leaves none and the next one renders everything.
+        keys_file = stage_root / PAGE_KEYS_FILE.format(lang=lang.value)
+        previous = _read_page_keys(keys_file)
+        keys_file.unlink(missing_ok=True)
+        keys: dict[str, str] = {}
+        for page in plan_pages(inputs, lang, base_url if lang is Lang.ZH else base_url + "en/"):
+            keys[page.path] = page.key
+            pages += page.path.endswith(".md")
+            if previous.get(page.path) == page.key and writer.keep(page.path):
+                continue
+            writer.write(page.path, page.render())
+        for export in shared_exports:
+            writer.write(export.path, export.text)
+        writer.write(compare.FACTS_FILE, compare.facts_json(compare.pick_facts(catalog, lang, t, format_count, inputs.dataset_keys)))
+        if lang is Lang.ZH:  # robots.txt is read at the host's root only: the Chinese site's
+            writer.write("robots.txt", robots_txt(base_url))
+        for thumb in report.thumbnails.values():
+            for f in (*thumb.webp, *thumb.jpeg):
+                writer.copy_named_by_content(f"{THUMBS_URL_DIR}/{f.name}", thumbs_dir / f.name)
+        for path in social.for_language(lang):
+            writer.copy_named_by_content(f"{SOCIAL_URL_DIR}/{path.name}", path)
+        writer.remove_leftovers()
+        save_cache(keys_file, json.dumps(keys, indent=0, sort_keys=True).encode("utf-8"))
+        _write_if_changed(stage_root / search.TERMS_FILE.format(lang=lang.value), search.terms_json(search.catalog_terms(catalog, lang)))
+        docs[lang] = root
+        changed += writer.changed
+    _write_if_changed(stage_root / search.USER_DICT_FILE, search.user_dictionary(catalog))
+    overrides = StageWriter(stage_root / "overrides")
+    overrides.copy_tree(project.site_src / "overrides")
+    overrides.write(BANNER_FILE, banner)  # empty unless the live preview has an error to show
+    overrides.remove_leftovers()
+    # both languages have the same pages
+    return StagedDocs(stage_root, docs, pages // len(Lang), changed + overrides.changed)
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    raw = text.encode("utf-8")
+    try:
+        if path.read_bytes() == raw:
+            return
+    except OSError:
+        pass
+    write_atomic(path, raw)
+
+
+def _decode_page_keys(raw: bytes) -> dict[str, str]:
+    keys = json.loads(raw)
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise ValueError("not a mapping of page path to key")
+    return keys
+
+
+def _read_page_keys(path: Path) -> dict[str, str]:
+    return read_cache(path, _decode_page_keys, "record of rendered pages") or {}  # none: render every page
+
+
+
+
+def write_banner(stage_root: Path, html: str) -> None:
+    """Show ``html`` above every page of the live preview (empty: no banner)."""
+    write_atomic(stage_root / "overrides" / BANNER_FILE, html.encode("utf-8"))
