@@ -22,13 +22,14 @@ import pytest
 from PIL import Image
 
 from generator.cli import load_catalog
-from generator.model import SCENE_LABELS, TASK_LABELS, Catalog, Lang
+from generator.model import Catalog, Lang
 from generator.project import Project
-from generator.render import licence_text, t
+from generator.filters import licence_text
+from generator.strings import label, t
 from generator.search import UNINDEXED_PAGES, UNINDEXED_SECTIONS
 from generator.site import BuildOptions, build_site
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "site.yaml"
 PREFIX = {Lang.ZH: "", Lang.EN: "en/"}
 # a paragraph this long that is in two entries is the same text indexed twice, not a label
@@ -149,10 +150,10 @@ def test_words_the_list_pages_carried_are_on_the_dataset_pages(built: Built, lan
         words = [
             d.name,
             licence_text(d.licence, lang),
-            *(TASK_LABELS[x][lang] for x in d.tasks),
-            *(TASK_LABELS[x][other] for x in d.tasks),
-            *(SCENE_LABELS[x][lang] for x in d.scenes),
-            *(SCENE_LABELS[x][other] for x in d.scenes),
+            *(label(x, lang) for x in d.tasks),
+            *(label(x, other) for x in d.tasks),
+            *(label(x, lang) for x in d.scenes),
+            *(label(x, other) for x in d.scenes),
             *(o[lang] for o in d.organisations),
             *(s.credit for s in d.samples),
             *(s.licence for s in d.samples),
