@@ -13,6 +13,10 @@ served on 127.0.0.1 and opened in Debian's Chromium. It reports, per language:
   as the search box exists (includes fetching the index and lunr building it in the worker).
 
 Run: ``.venv/bin/python bench/search.py [--sizes 23,1000,3000] [--runs 5] [--json FILE]``.
+To compare two versions on a shared machine, build each with ``--keep --bytes-only`` (from
+its own checkout), then time the kept projects in alternation in one run, so that both see
+the same load: ``bench/search.py --measure ROOT_A,ROOT_B --rounds 3 --runs 3`` (medians over
+the rounds; the load average is printed with every figure, as it moves them).
 Prints figures only; the goals (first results within 150 ms at 3,000 datasets, index at most
 1.5x today's bytes per dataset) are read off them. Today's bytes come from running this same
 script on a copy of the base commit (see BENCHMARKS.md).
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -82,7 +87,8 @@ def _bytes(path: Path) -> int:
 
 
 def _terms_bytes(index_file: Path) -> int:
-    """What the hook's tags add: the index's bytes minus the same index written without them."""
+    """What the hook's tags (names, licence id, labels of both languages) add: the index's
+    bytes minus the same index written without them."""
     if not index_file.is_file():
         return 0
     index = json.loads(index_file.read_text(encoding="utf-8"))
@@ -91,16 +97,25 @@ def _terms_bytes(index_file: Path) -> int:
     return index_file.stat().st_size - len(json.dumps(index, separators=(",", ":"), default=str).encode("utf-8"))
 
 
+def _entries(index_file: Path) -> int:
+    return len(json.loads(index_file.read_text(encoding="utf-8"))["docs"]) if index_file.is_file() else 0
+
+
 def measure_bytes(site_dir: Path, datasets: int) -> dict[str, Any]:
     out: dict[str, Any] = {"datasets": datasets}
     for lang in ("zh", "en"):
         root = site_dir / PREFIX[lang]
         index = _bytes(root / "search" / "search_index.json")
-        out[lang] = {"index bytes": index, "index bytes per dataset": index / datasets}
+        out[lang] = {
+            "index bytes": index,
+            "index bytes per dataset": index / datasets,
+            "index entries": _entries(root / "search" / "search_index.json"),
+            "of which tags": _terms_bytes(root / "search" / "search_index.json"),
+        }
     return out
 
 
-def measure_site(site_dir: Path, datasets: int, runs: int) -> dict[str, Any]:
+def measure_site(site_dir: Path, datasets: int, runs: int, cold_runs: int | None = None) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site_dir)))
@@ -116,20 +131,21 @@ def measure_site(site_dir: Path, datasets: int, runs: int) -> dict[str, Any]:
                 figures: dict[str, Any] = {
                     "index bytes": index,
                     "index bytes per dataset": index / datasets,
-                    "of which cross-language terms": _terms_bytes(root / "search" / "search_index.json"),
+                    "index entries": _entries(root / "search" / "search_index.json"),
+                    "of which tags": _terms_bytes(root / "search" / "search_index.json"),
                     "word list bytes": _bytes(root / "assets" / "search-words.json"),
                     "facts bytes": _bytes(root / "assets" / "compare-facts.json"),
                 }
                 page = browser.new_page()
                 warm: list[float] = []
                 cold: list[float] = []
-                for _ in range(runs):
+                for _ in range(runs if cold_runs is None else cold_runs):
                     # cold: type as soon as the box is there
                     page.goto(base + PREFIX[lang] + "compare/", wait_until="domcontentloaded")
                     cold.append(page.evaluate(MEASURE_JS, [QUERIES[lang][0], 50]))
                 page.goto(base + PREFIX[lang] + "compare/")
                 page.evaluate("() => { const m = document.querySelector('.md-search-result__meta'); m.dataset.benchInitial = m.textContent.trim(); }")
-                page.wait_for_function(READY_JS, timeout=120_000)
+                page.wait_for_function(READY_JS, timeout=900_000)  # a loaded machine, a large index
                 for _ in range(runs):
                     for q in QUERIES[lang]:
                         warm.append(page.evaluate(MEASURE_JS, [q, 0]))
@@ -139,7 +155,11 @@ def measure_site(site_dir: Path, datasets: int, runs: int) -> dict[str, Any]:
                     raise RuntimeError(f"{lang}: {len(missed)} queries gave no result within two minutes")
                 figures["warm first results ms (median)"] = statistics.median(warm)
                 figures["warm first results ms (worst)"] = max(warm)
-                figures["cold first results ms (median)"] = statistics.median(cold)
+                if cold:
+                    figures["cold first results ms (median)"] = statistics.median(cold)
+                figures["warm samples"] = warm
+                figures["cold samples"] = cold
+                figures["load average"] = os.getloadavg()[0]
                 out[lang] = figures
             browser.close()
     finally:
@@ -168,20 +188,53 @@ def run_size(size: int, runs: int, keep: bool, bytes_only: bool = False) -> dict
             shutil.rmtree(root, ignore_errors=True)
 
 
+def _datasets(root: Path) -> int:
+    """How many datasets a kept project's site has: its dataset pages."""
+    return sum(1 for p in (root / "site" / "datasets").iterdir() if (p / "index.html").is_file())
+
+
+def measure_kept(roots: list[Path], rounds: int, runs: int, cold_runs: int | None = None) -> list[dict[str, Any]]:
+    """Time kept projects in alternation (A B A B ...), so both meet the same load; each
+    figure is the median (and worst) over every round's runs."""
+    rounds_out: dict[Path, list[dict[str, Any]]] = {root: [] for root in roots}
+    for n in range(rounds):
+        for root in roots:
+            print(f"round {n + 1}/{rounds}: {root}", file=sys.stderr, flush=True)
+            rounds_out[root].append(measure_site(root / "site", _datasets(root), runs, cold_runs))
+    results = []
+    for root in roots:
+        first = rounds_out[root][0]
+        out: dict[str, Any] = {"datasets": first["datasets"], "label": root.name}
+        for lang in ("zh", "en"):
+            figures = {k: v for k, v in first[lang].items() if "ms" not in k and "samples" not in k and k != "load average"}
+            warm = [x for r in rounds_out[root] for x in r[lang]["warm samples"]]
+            cold = [x for r in rounds_out[root] for x in r[lang]["cold samples"]]
+            loads = [r[lang]["load average"] for r in rounds_out[root]]
+            figures["warm first results ms (median)"] = statistics.median(warm)
+            figures["warm first results ms (worst)"] = max(warm)
+            if cold:
+                figures["cold first results ms (median)"] = statistics.median(cold)
+            figures["load average (min-max)"] = f"{min(loads):.1f}-{max(loads):.1f}"
+            out[lang] = figures
+        results.append(out)
+    return results
+
+
 def print_report(results: list[dict[str, Any]]) -> None:
-    sizes = [r["datasets"] for r in results]
+    sizes = [r.get("label") or f"{r['datasets']:,}" for r in results]
     rows = [
-        "index bytes", "index bytes per dataset", "of which cross-language terms", "word list bytes", "facts bytes",
+        "index bytes", "index bytes per dataset", "index entries", "of which tags", "word list bytes", "facts bytes",
         "warm first results ms (median)", "warm first results ms (worst)", "cold first results ms (median)",
+        "load average", "load average (min-max)",
     ]
-    print("| figure | " + " | ".join(f"{s:,}" for s in sizes) + " |")
+    print("| figure | " + " | ".join(sizes) + " |")
     print("| --- | " + " | ".join("---:" for _ in sizes) + " |")
     for lang in ("zh", "en"):
         for row in rows:
             if row not in results[0][lang]:
                 continue
-            values = [r[lang][row] for r in results]
-            cells = [f"{v:,.0f}" if isinstance(v, int) or v >= 100 else f"{v:.1f}" for v in values]
+            values = [r[lang].get(row, "") for r in results]
+            cells = [v if isinstance(v, str) else f"{v:,.0f}" if isinstance(v, int) or v >= 100 else f"{v:.1f}" for v in values]
             print(f"| {lang}: {row} | " + " | ".join(cells) + " |")
 
 
@@ -192,8 +245,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--bytes-only", action="store_true", help="index sizes only, no browser (for the base commit)")
+    parser.add_argument("--measure", help="comma-separated projects kept by --keep: time them in alternation, no build")
+    parser.add_argument("--rounds", type=int, default=3, help="with --measure: rounds of alternation")
+    parser.add_argument("--cold-runs", type=int, help="cold page loads per language (default: --runs; 0: warm only)")
     args = parser.parse_args(argv)
-    results = [run_size(int(s), args.runs, args.keep, args.bytes_only) for s in args.sizes.split(",")]
+    if args.measure:
+        results = measure_kept([Path(x) for x in args.measure.split(",")], args.rounds, args.runs, args.cold_runs)
+    else:
+        results = [run_size(int(s), args.runs, args.keep, args.bytes_only) for s in args.sizes.split(",")]
     print_report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import jinja2
 from markupsafe import Markup
 
-from generator import compare
+from generator import compare, search
 from generator.chart import chart
 from generator.citations import page_citation
 from generator.exports import (
@@ -278,7 +278,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     everything = _key(*base, *own.values(), *inputs.links, *map(repr, inputs.links.values()))
 
     def page(template: str, path: str, meta: Mapping[str, Any], **extra: Any) -> str:
-        return _front_matter(meta) + _ENV.get_template(template).render(**ctx, **extra, prefix=Markup(page_prefix(path)))
+        return _front_matter(search.page_meta(path, dict(meta))) + _ENV.get_template(template).render(**ctx, **extra, prefix=Markup(page_prefix(path)))
 
     def plan(template: str, path: str, meta: Mapping[str, Any], key: str, **extra: Any) -> None:
         pages.append(PlannedPage(path, key, partial(page, template, path, meta, **extra)))

@@ -37,6 +37,34 @@ USER_WORD_FREQ = 100_000
 # tags is 1e6, which let one label outrank a dataset's own title.
 FIELD_BOOSTS = {"title": 1000.0, "tags": 100.0, "text": 1.0}
 
+# Pages with no entry in the index (front matter ``search: exclude``, Material's documented
+# switch). Each lists or tabulates what the dataset pages say (names, summaries, figures,
+# links, credits) or is a table of fields, and grows with the catalogue: at 3,000 datasets
+# their sections were megabytes that every query searched and highlighted, and a word found
+# there led to a list instead of the dataset. The navigation reaches them. The Downloads page
+# and Contributing stay: a few paragraphs of their own, the same size at any N.
+UNINDEXED_PAGES = frozenset(
+    {"compare.md", "tasks.md", "scenes.md", "reference.md", "credits.md", "links.md", "whats-new.md"}
+)
+# Sections the templates mark ``{ data-search-exclude }`` (Material drops the whole section):
+# on the home page the chart and the cards (every dataset's name, summary and figures); on a
+# dataset page the badges (labels every page shares; the SKU level is under Facts too), the
+# results table, the citation (the paper line under Links says the same), the sources
+# (titles and addresses) and the related datasets (their summaries are indexed on their own
+# pages). The sample captions stay: their credits and image licences are said nowhere else
+# in the index once the credits page is out. By the headings' strings.yaml keys, for the
+# tests; the templates say it.
+UNINDEXED_SECTIONS = {
+    "index.md": ("chart_title", "datasets"),
+    "datasets/*.md": ("results", "citation", "sources", "related"),
+}
+
+
+def page_meta(path: str, meta: dict[str, object]) -> dict[str, object]:
+    """A page's front matter with the search switch added when the page is not indexed."""
+    return {**meta, "search": {"exclude": True}} if path in UNINDEXED_PAGES else meta
+
+
 # Spellings that mean the same word: the browser adds the others to a query that has one.
 VARIANTS: tuple[tuple[str, ...], ...] = (
     ("licence", "license"),
@@ -66,11 +94,22 @@ def _other(lang: Lang) -> Lang:
 
 
 def dataset_terms(d: Dataset, lang: Lang) -> SearchTerms:
-    """Its names and aliases, and the other language's full name and labels (not its prose)."""
+    """Its names and aliases, its SPDX licence id, its task and scene labels in both languages,
+    and the other language's full name and labels (not its prose).
+
+    The licence id is a name too: as body text of the Facts table, ``CC-BY-NC-SA-4.0`` ranked
+    every page with any CC licence alike. The task and scene rows of the Facts table are
+    left out of the index (the template marks them) and their labels are here instead: a
+    label query then matches one entry per dataset, not two, and at 3,000 datasets every
+    entry a query matches is one more that Material's worker scores and highlights.
+    """
     other = _other(lang)
     words = [
         d.name,
         *d.aliases,
+        *([d.licence.spdx] if d.licence.spdx else []),
+        *(label(x, lang) for x in d.tasks),
+        *(label(x, lang) for x in d.scenes),
         d.full_name[other],
         *(label(x, other) for x in d.tasks),
         *(label(x, other) for x in d.scenes),

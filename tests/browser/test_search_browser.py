@@ -175,6 +175,18 @@ QUERIES: list[tuple[Lang, str, tuple[str, ...], int]] = [
     (Lang.EN, "D2S", ("mvtec-d2s",), 1),
     (Lang.EN, "Malong", ("imaterialist-product-2019",), 1),
     (Lang.EN, "handheld", ("short",), 3),
+    # words the list pages and the excluded sections also carried, now only on the dataset
+    # pages (licence ids, image credits and their terms, organisations, paper authors,
+    # download hosts, scene labels)
+    (Lang.EN, "CC-BY-NC-ND-4.0", ("retail-786k",), 1),
+    (Lang.ZH, "CC-BY-NC-SA-4.0", ("rpc",), 1),
+    (Lang.EN, "academic purposes only", ("unitail",), 2),
+    (Lang.EN, "Megvii", ("rpc",), 1),
+    (Lang.ZH, "旷视", ("rpc",), 1),
+    (Lang.EN, "Xiu-Shen Wei", ("rpc",), 1),
+    (Lang.EN, "Kaggle", ("products-10k",), 3),
+    (Lang.EN, "leaflet", ("leaflet-product-classification", "retail-786k"), 2),
+    (Lang.ZH, "促销传单", ("leaflet-product-classification", "retail-786k"), 2),
 ]
 
 
