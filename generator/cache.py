@@ -28,20 +28,22 @@ class StaleFormat(ValueError):
     """The file was written by another version of the tool (or is not one of its files)."""
 
 
-def read_cache(path: Path, decode: Callable[[bytes], T], what: str) -> T | None:
-    """``decode(bytes of path)``, or ``None`` when there is nothing usable (see the module docstring)."""
+def read_cache(path: Path, decode: Callable[[bytes], T], what: str, warn: Callable[[str], None] = log.warning) -> T | None:
+    """``decode(bytes of path)``, or ``None`` when there is nothing usable (see the module
+    docstring). ``warn`` gets the one warning; by default it goes to the tool's log, which
+    the CLI prints (the link checker hands it to its own report instead)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as err:
-        log.warning("%s: cannot read the %s (%s); making it again", path, what, err.strerror or err)
+        warn(f"{path}: cannot read the {what} ({err.strerror or err}); making it again")
         return None
     try:
         return decode(raw)
     except DAMAGED as err:
         reason = "written by another version" if isinstance(err, StaleFormat) else "damaged or truncated"
-        log.warning("%s: the %s is %s; discarded, it will be made again", path, what, reason)
+        warn(f"{path}: the {what} is {reason}; discarded, it will be made again")
         path.unlink(missing_ok=True)
         return None
 

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from generator.errors import BadInput, BuildError, Exit, ProblemsFound, SurveyError
 from generator.load import load_document
-from generator.model import Catalog, catalog_json_schema
+from generator.model import Catalog, Lang, catalog_json_schema
 from generator.problems import Problem, problems_json
 from generator.project import Project
+from generator.strings import t
 from generator.urls import catalog_links
 from generator.validate import validate_document
 
@@ -57,10 +58,7 @@ def _print_problems(problems: list[Problem], fmt: str, lang: str = "en") -> None
         for p in problems:
             print(p.render(lang), file=sys.stderr)
         errors = sum(p.severity == "error" for p in problems)
-        if lang == "zh":
-            print(f"发现 {errors} 个错误；没有写入任何文件。", file=sys.stderr)
-        else:
-            print(f"{errors} error(s) found; nothing was written.", file=sys.stderr)
+        print(t("errors_found", Lang(lang)).format(n=errors), file=sys.stderr)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from generator.cache import StaleFormat, read_cache
 from generator.files import write_atomic
 from generator.links.collect import LinkTarget
 from generator.links.verdict import SUCCESS_VERDICTS, LinkResult, Verdict
@@ -72,6 +73,16 @@ def remove_leftovers(path: Path) -> None:
             pass  # gone already, or not ours to remove
 
 
+def _decode_entries(raw: bytes) -> dict[str, _CacheEntry]:
+    data = json.loads(raw.decode("utf-8"))
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+        raise StaleFormat(f"expected version {CACHE_VERSION}")
+    links = data["links"]
+    if not isinstance(links, dict):
+        raise ValueError("'links' is not a mapping")
+    return {url: _entry(url, raw) for url, raw in links.items()}
+
+
 class LinkCache:
     """Per-URL history between runs. ``now`` is injectable so tests control time."""
 
@@ -83,29 +94,16 @@ class LinkCache:
     def read(cls, path: Path, now: Callable[[], datetime] = utc_now) -> tuple[LinkCache, str | None]:
         """The history in ``path`` and None; a missing file is an empty history.
 
-        A damaged, truncated, foreign or old-format file is discarded: an empty history and
-        one warning naming the file (the run goes on; the file is rewritten at its end).
+        A damaged, truncated, foreign or old-format file is discarded by the one cache contract
+        (``generator.cache``): an empty history and one warning naming the file (the run goes
+        on; the file is written again at its end).
         """
         cache = cls(now)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return cache, None
-        except (OSError, UnicodeDecodeError) as exc:
-            return cache, f"{path}: cannot read the link history ({exc}); starting with an empty history"
-        try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
-                found = data.get("version") if isinstance(data, dict) else type(data).__name__
-                raise ValueError(f"expected version {CACHE_VERSION}, got {found!r}")
-            links = data["links"]
-            if not isinstance(links, dict):
-                raise ValueError("'links' is not a mapping")
-            entries = {url: _entry(url, raw) for url, raw in links.items()}
-        except (ValueError, KeyError, TypeError) as exc:
-            return cache, f"{path}: not a link history this version can read ({exc}); discarded, starting afresh"
-        cache._entries = entries
-        return cache, None
+        warnings: list[str] = []
+        entries = read_cache(path, _decode_entries, "link history", warnings.append)
+        if entries is not None:
+            cache._entries = entries
+        return cache, (warnings[0] if warnings else None)
 
     @classmethod
     def load(cls, path: Path, now: Callable[[], datetime] = utc_now) -> LinkCache:

@@ -13,6 +13,7 @@ from pydantic import (
 )
 
 from generator.model.base import Bool, Model, Str, Text, Url, Year
+from generator.problems import DataError
 
 
 class ResultUnit(StrEnum):
@@ -57,9 +58,11 @@ class Result(Model):
     def _value_fits_unit(self) -> Result:
         top = 100 if self.unit is ResultUnit.PERCENT else 1
         if self.value > top:
-            raise ValueError(
+            raise DataError(
                 f"a value in {self.unit.value!r} is at most {top}, got {self.value}; "
-                + ("write it as a percentage with `unit: '%'`" if top == 1 else "check the number")
+                + ("write it as a percentage with `unit: '%'`" if top == 1 else "check the number"),
+                f"单位为 {self.unit.value!r} 的数值最大是 {top}，实际是 {self.value}；"
+                + ("请用 `unit: '%'` 写成百分数" if top == 1 else "请核对这个数字"),
             )
         return self
 
