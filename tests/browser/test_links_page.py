@@ -75,7 +75,6 @@ def checked_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pat
         yield root / "site", server.base, urls, day
     finally:
         server.close()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")
