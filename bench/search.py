@@ -146,9 +146,11 @@ def measure_site(site_dir: Path, datasets: int, runs: int, cold_runs: int | None
                 page.goto(base + PREFIX[lang] + "compare/")
                 page.evaluate("() => { const m = document.querySelector('.md-search-result__meta'); m.dataset.benchInitial = m.textContent.trim(); }")
                 page.wait_for_function(READY_JS, timeout=900_000)  # a loaded machine, a large index
+                by_query: dict[str, list[float]] = {q: [] for q in QUERIES[lang]}
                 for _ in range(runs):
                     for q in QUERIES[lang]:
                         warm.append(page.evaluate(MEASURE_JS, [q, 0]))
+                        by_query[q].append(warm[-1])
                 page.close()
                 missed = [x for x in warm + cold if x is None]
                 if missed:
@@ -158,6 +160,7 @@ def measure_site(site_dir: Path, datasets: int, runs: int, cold_runs: int | None
                 if cold:
                     figures["cold first results ms (median)"] = statistics.median(cold)
                 figures["warm samples"] = warm
+                figures["warm samples by query"] = by_query
                 figures["cold samples"] = cold
                 figures["load average"] = os.getloadavg()[0]
                 out[lang] = figures
@@ -212,6 +215,9 @@ def measure_kept(roots: list[Path], rounds: int, runs: int, cold_runs: int | Non
             loads = [r[lang]["load average"] for r in rounds_out[root]]
             figures["warm first results ms (median)"] = statistics.median(warm)
             figures["warm first results ms (worst)"] = max(warm)
+            for q in first[lang]["warm samples by query"]:
+                samples = [x for r in rounds_out[root] for x in r[lang]["warm samples by query"][q]]
+                figures[f"warm ms, {q} (median / worst)"] = f"{statistics.median(samples):.0f} / {max(samples):.0f}"
             if cold:
                 figures["cold first results ms (median)"] = statistics.median(cold)
             figures["load average (min-max)"] = f"{min(loads):.1f}-{max(loads):.1f}"
@@ -236,6 +242,9 @@ def print_report(results: list[dict[str, Any]]) -> None:
             values = [r[lang].get(row, "") for r in results]
             cells = [v if isinstance(v, str) else f"{v:,.0f}" if isinstance(v, int) or v >= 100 else f"{v:.1f}" for v in values]
             print(f"| {lang}: {row} | " + " | ".join(cells) + " |")
+            if row == "warm first results ms (worst)":  # then each query's
+                for key in (k for k in results[0][lang] if k.startswith("warm ms, ")):
+                    print(f"| {lang}: {key} | " + " | ".join(str(r[lang].get(key, "")) for r in results) + " |")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,11 +55,13 @@ def make_social_cards(project: Project, catalog: Catalog, report: images.ImageRe
     no_font = f"no CJK font ({images.CARD_CJK_FONTS[0]}; Debian package fonts-noto-cjk): the Chinese preview cards show '?' for Chinese characters"
     warnings = () if font else (no_font,)
 
+    todo: list[images.CardJob] = []
+
     def card(name: str, title: str, figures: list[str], thumb_path: Path | None, lang: Lang) -> Path:
         key = hashlib.sha256(repr((title, figures, thumb_path.name if thumb_path else None, drawer)).encode()).hexdigest()[:12]
         path = out_dir / f"{name}.{lang.value}.{key}{SOCIAL_CARD_SUFFIX}"
         if not path.exists():
-            images.make_social_card(title, figures, thumb_path, path, font=font)
+            todo.append(images.CardJob(title, tuple(figures), thumb_path, path, font))
         return path
 
     cards: dict[tuple[str, Lang], Path] = {}
@@ -71,4 +73,5 @@ def make_social_cards(project: Project, catalog: Catalog, report: images.ImageRe
             cards[(d.id, lang)] = card(d.id, display_title(d, lang), _card_figures(d, lang), thumb_path, lang)
         count = t("card_datasets", lang).format(n=len(catalog.datasets))
         site[lang] = card("site", t("site_name", lang), [count, t("site_description", lang)], None, lang)
+    images.draw_social_cards(todo)
     return SocialCards(cards, site, warnings)

@@ -171,14 +171,17 @@ def add_terms(index: dict[str, object], terms: Iterable[SearchTerms]) -> None:
 
 
 def index_words(index: dict[str, object]) -> list[str]:
-    """Every Chinese token of the index of two or more characters, sorted: the browser's word list."""
+    """Every Chinese token of the index of two or more characters, sorted: the browser's word list.
+
+    Reads Material's index (entries under ``docs``) and Zensical's (``items``, with the
+    breadcrumb ``path`` as a searched field)."""
     separator = re.compile(SEPARATOR)
     words: set[str] = set()
-    docs = index.get("docs")
+    docs = index.get("docs", index.get("items"))
     for doc in docs if isinstance(docs, list) else []:
         if not isinstance(doc, dict):
             continue
-        texts = [doc.get("title"), doc.get("text"), *(doc.get("tags") or [])]
+        texts = [doc.get("title"), doc.get("text"), *(doc.get("tags") or []), *(doc.get("path") or [])]
         for text in texts:
             if not isinstance(text, str):
                 continue

@@ -22,10 +22,14 @@ Zensical 0.0.73 reads mkdocs.yml but differs in ways this module bridges:
   the page's address (``datasets/rpc/``), so every one came out a level too deep and /en/
   pages loaded the Chinese site's thumbnails. The mirrored pages have them rewritten from
   the file's folder (``_source_relative``).
-- No MkDocs hooks, no jieba: the cross-language terms are added to its ``search.json``
-  here. Its search worker matches Chinese character by character (结账 finds RPC, and also
-  every page with 结 or 账); site_src/assets/search-query.js, which cuts queries for
-  Material's worker, is not loaded.
+- No MkDocs hooks and no jieba: its worker cuts Chinese in the browser with Intl.Segmenter,
+  whose dictionary splits 结账 into 结 and 账 (so a query for it matched every page with
+  both characters) and differs from the cutting the MkDocs site uses. Here its
+  ``search.json`` is finished the way search_hook.py finishes Material's: Chinese runs cut by
+  jieba with the same user dictionary and joined by zero-width spaces (in the separator),
+  the worker's own segmentation turned off (``lang`` without Chinese), the cross-language
+  terms added, and the word list written. site_src/assets/search-query.js then cuts queries
+  with that list, as it does for Material's worker.
 
 Each language builds in its own Python process (``python -m generator.zensical_engine``):
 Zensical keeps its config in a module global and runs a Rust runtime that a fork must not
@@ -37,6 +41,7 @@ from __future__ import annotations
 import errno
 import html
 import json
+import logging
 import os
 import re
 import shutil
@@ -54,7 +59,7 @@ from generator.engine import EngineTime
 from generator.errors import BuildError
 from generator.files import write_atomic
 from generator.model import Lang
-from generator.search import read_terms
+from generator.search import WORDS_URL, index_words, read_terms, segment, words_json
 
 ENGINE = "zensical"
 PROJECT_DIR = "zensical"  # in the cache folder, beside the staged docs: one folder per language
@@ -62,6 +67,8 @@ CONFIG_NAME = "mkdocs.yml"
 # Options of Material's search plugin that Zensical 0.0.73 does not read (it warns about them)
 UNREAD_SEARCH_OPTIONS = ("fields", "jieba_dict", "jieba_dict_user", "lang", "pipeline", "prebuild_index", "indexing", "min_search_length")
 SEARCH_INDEX = "search.json"
+# languages whose text Zensical's worker cuts with Intl.Segmenter (its search worker's list)
+_SEGMENTED_LANGUAGES = ("zh", "ja", "ko")
 # how many of Zensical's last output lines a failure shows
 FAILURE_LINES = 20
 STRICT_FAILURE = "Aborted because --strict flag is set"  # Zensical's words when a check failed
@@ -260,31 +267,65 @@ def build_language(config_file: Path) -> None:
     shutil.rmtree(site, ignore_errors=True)  # a failed build's: Zensical writes it whole again
     zensical.build(str(config_path), {"clean": False, "strict": True})
     terms_file = extra.get("search_terms") if isinstance(extra, dict) else None
-    _post_process(site, Path(str(terms_file)) if terms_file else None)
+    user_dict = _search_option(config, "jieba_dict_user")
+    _post_process(site, Path(str(terms_file)) if terms_file else None, Path(user_dict) if user_dict else None)
     _move_into(site, out)
 
 
-def _post_process(site: Path, terms_file: Path | None) -> None:
-    """What search_hook.py does for MkDocs: each dataset page's cross-language terms (names,
-    aliases, the other language's labels) made searchable.
+def _search_option(config: Mapping[str, object], name: str) -> str | None:
+    """An option of the search plugin in the MkDocs config (before zensical_config drops it)."""
+    plugins = config.get("plugins")
+    for plugin in plugins if isinstance(plugins, list) else ():
+        options = plugin.get("search") if isinstance(plugin, dict) else None
+        if isinstance(options, dict) and options.get(name):
+            return str(options[name])
+    return None
 
-    Appended to the text of the page's first entry, not given as tags: Zensical's search
-    lists every tag as a filter beside the results, which made hundreds of filters. Escaped
-    as HTML, as add_terms does: the results insert the text as markup.
+
+def _post_process(site: Path, terms_file: Path | None, user_dict: Path | None) -> None:
+    """What Material's search plugin and search_hook.py do for MkDocs, done to ``search.json``.
+
+    - Chinese runs of every searched field cut by jieba (``search.segment``, the cutting
+      Material applies), and ``lang`` in the index's config left without Chinese, so the
+      worker keeps those words whole instead of cutting them again with Intl.Segmenter.
+    - Each dataset page's cross-language terms (names, aliases, the other language's labels)
+      appended to the text of the page's first entry, not given as tags: Zensical's search
+      lists every tag as a filter beside the results, which made hundreds of filters.
+      Escaped as HTML, as add_terms does: the results insert the text as markup.
+    - The word list search-query.js cuts queries with, from the finished index.
     """
     index_file = site / SEARCH_INDEX
-    if terms_file is None or not index_file.is_file():
+    if not index_file.is_file():
         return
     index = json.loads(index_file.read_text(encoding="utf-8"))
     items = index.get("items")
     if not isinstance(items, list):
         return
-    by_location = {t.location: t for t in read_terms(terms_file)}
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    if user_dict is not None and user_dict.is_file():
+        jieba.load_userdict(str(user_dict))
+    by_location = {t.location: t for t in read_terms(terms_file)} if terms_file else {}
     for item in items:
-        if isinstance(item, dict) and item.get("location") in by_location:
+        if not isinstance(item, dict):
+            continue
+        if item.get("location") in by_location:
             terms = by_location.pop(str(item["location"]))
             item["text"] = f"{item.get('text') or ''} {html.escape(' · '.join(terms.tags), quote=False)}"
+        for field in ("title", "text"):
+            if isinstance(item.get(field), str):
+                item[field] = segment(item[field])
+        if isinstance(item.get("path"), list):
+            item["path"] = [segment(p) if isinstance(p, str) else p for p in item["path"]]
+    config = index.get("config")
+    if isinstance(config, dict) and isinstance(config.get("lang"), list):
+        kept = [x for x in config["lang"] if not str(x).lower().startswith(_SEGMENTED_LANGUAGES)]
+        config["lang"] = kept or ["en"]
     write_atomic(index_file, json.dumps(index, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    words_file = site / WORDS_URL
+    words_file.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(words_file, words_json(index_words(index)).encode("utf-8"))
 
 
 def _move_into(site: Path, out: Path) -> None:

@@ -10,9 +10,10 @@ the data flows through them:
 ``encode``    picture -> WebP + JPEG at each width (never upscaled), in a process pool
 ``manifest``  which outputs came from which bytes, so a warm build encodes nothing
 ``cards``     the 1200x630 Open Graph card of a page, per language (CJK font for Chinese)
+``pool``      the process pool both encoding and drawing run in
 """
 
-from generator.images.cards import CARD_CJK_FONTS, card_drawer_key, cjk_font, make_social_card
+from generator.images.cards import CARD_CJK_FONTS, CardJob, card_drawer_key, cjk_font, draw_social_cards, make_social_card
 from generator.images.decode import plan_widths
 from generator.images.encode import WEBP_METHOD, variants
 from generator.images.stage import make_thumbnails, sample_sources
@@ -29,6 +30,7 @@ from generator.images.values import (
 
 __all__ = [
     "CARD_CJK_FONTS",
+    "CardJob",
     "WEBP_METHOD",
     "ImageFile",
     "ImageReport",
@@ -40,6 +42,7 @@ __all__ = [
     "Thumbnail",
     "card_drawer_key",
     "cjk_font",
+    "draw_social_cards",
     "make_social_card",
     "make_thumbnails",
     "plan_widths",

@@ -12,12 +12,14 @@ import hashlib
 import io
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from generator.images.decode import to_srgb
 from generator.images.encode import RESAMPLE, write_if_changed
+from generator.images.pool import run_in_pool
 
 CARD_SIZE = (1200, 630)
 CARD_MARGIN = 64
@@ -47,6 +49,8 @@ CARD_CJK_FONTS = (
     Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
 )
 CARD_CJK_FACE = "Noto Sans CJK SC"
+# Fewer cards than this are drawn in this process: starting a pool costs more than they do
+CARDS_PER_POOL = 8
 
 
 # What a card looks like is decided by this module and by the colour conversion it borrows.
@@ -76,6 +80,31 @@ def _font(path: Path | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.Im
         if face.getname()[0] == CARD_CJK_FACE:
             return face
     return ImageFont.truetype(str(path), size)
+
+
+@dataclass(frozen=True)
+class CardJob:
+    """One card to draw (see make_social_card)."""
+
+    title: str
+    figures: tuple[str, ...]
+    thumbnail: Path | None
+    out_path: Path
+    font: Path | None
+
+
+def _draw(job: CardJob) -> bool:
+    make_social_card(job.title, job.figures, job.thumbnail, job.out_path, font=job.font)
+    return True
+
+
+def draw_social_cards(jobs: Sequence[CardJob], workers: int | None = None) -> None:
+    """Draw every card, over the CPU cores when there are many (a cold build draws two per
+    dataset). Raises OSError as make_social_card does, or when a worker died."""
+    drawn = run_in_pool(_draw, jobs, workers if len(jobs) >= CARDS_PER_POOL else 1)
+    for job, ok in zip(jobs, drawn, strict=True):
+        if not ok:
+            raise OSError(f"the card drawing process died before {job.out_path.name} was written (out of memory?)")
 
 
 def make_social_card(title: str, figures: Sequence[str], thumbnail: Path | None, out_path: Path, font: Path | None = None) -> None:

@@ -9,11 +9,8 @@ file at a time.
 
 from __future__ import annotations
 
-import concurrent.futures
 import hashlib
 import io
-import os
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,6 +19,7 @@ from PIL import Image
 
 from generator.files import write_atomic
 from generator.images.decode import DECODE_ERRORS, decode
+from generator.images.pool import run_in_pool
 from generator.images.values import ImageFile, ImageSettings, SampleError, SampleRef, SourceFile, Thumbnail
 from generator.progress import ProgressBar
 
@@ -130,21 +128,5 @@ def write_if_changed(path: Path, data: bytes) -> None:
 
 def run(jobs: list[Job], workers: int | None, bar: ProgressBar) -> list[tuple[Job, Outcome]]:
     """Every job's outcome, in the jobs' order."""
-    count = min(workers or os.cpu_count() or 1, len(jobs))
-    if count <= 1:
-        done = []
-        for job in jobs:
-            done.append((job, render(job)))
-            bar.advance()
-        return done
-    outcomes: dict[int, Outcome] = {}
-    try:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=count) as pool:
-            futures = {pool.submit(render, job): i for i, job in enumerate(jobs)}
-            for future in concurrent.futures.as_completed(futures):
-                outcomes[futures[future]] = future.result()
-                bar.advance()
-    except BrokenProcessPool:
-        pass  # a worker died (out of memory, killed); the samples it left get a warning below
     crashed = Outcome(None, "the image worker process crashed (out of memory?)")
-    return [(job, outcomes.get(i, crashed)) for i, job in enumerate(jobs)]
+    return [(job, outcome or crashed) for job, outcome in zip(jobs, run_in_pool(render, jobs, workers, bar.advance), strict=True)]

@@ -14,6 +14,13 @@
 // sees one-character runs it leaves as they are, so the word reaches lunr whole. Nothing
 // else in the message or the bundle is touched; with no word list, queries go through as
 // typed. Same origin only: the list is fetched from this site.
+//
+// Zensical's worker (sku-survey build --engine zensical) takes the query as the `input` of
+// an object ({type: 2, data: {input, ...}}), splits a text input at its separator and
+// requires every term as a prefix; its compiler also takes a query tree instead of text
+// (Zensical 0.0.73's search worker). The build cuts its index with jieba too
+// (zensical_engine.py), so the query is sent as a tree of the same words; see
+// rewriteZensical.
 (function () {
   "use strict";
   var QUERY = 2;
@@ -60,6 +67,46 @@
 
   function whole(word) {
     return Array.from(word).join("\\");
+  }
+
+  // Zensical: the query as its worker's own query tree. Every typed term is required, as
+  // Zensical itself requires them (and ranks by); inside a term the alternatives are "or":
+  // a Chinese run's words (as lunr treats them on the MkDocs site: 自助结账 finds what 自助
+  // or 结账 finds) or a word's spelling variants. Each word is a prefix, as Zensical matches
+  // typed terms. A query with nothing to add goes through as typed (its matches are then
+  // highlighted; the tree's are not).
+  function value(word) {
+    return { type: "value", data: { field: "*", value: { type: "prefix", data: word } } };
+  }
+  function operator(name, operands) {
+    return operands.length === 1 ? operands[0] : { type: "operator", data: { operator: name, operands: operands } };
+  }
+  function rewriteZensical(query) {
+    if (!words) return query;
+    var changed = false;
+    var groups = [];
+    query.split(/\s+/).forEach(function (term) {
+      var parts = term.split(/(\p{Script=Han}+)/u).filter(Boolean);
+      if (parts.length > 1) changed = true; // the index has its Chinese runs apart from what is around them
+      parts.forEach(function (part) {
+        var alternatives;
+        if (/^\p{Script=Han}+$/u.test(part)) {
+          var known = cut(part).filter(function (p) { return p.length > 1; });
+          alternatives = known.length ? known : [part];
+          if (known.length !== 1 || known[0] !== part) changed = true;
+        } else {
+          alternatives = [part].concat(variants[part.toLowerCase()] || []);
+          if (alternatives.length > 1) changed = true;
+        }
+        // a variant of several words (self checkout) gives each as an alternative
+        var alternativeWords = [];
+        alternatives.forEach(function (a) {
+          a.split(/\s+/).forEach(function (w) { if (alternativeWords.indexOf(w) === -1) alternativeWords.push(w); });
+        });
+        groups.push(operator("or", alternativeWords.map(value)));
+      });
+    });
+    return changed && groups.length ? operator("and", groups) : query;
   }
 
   function rewrite(query) {
@@ -114,6 +161,8 @@
     worker.send = function (message) {
       if (message && message.type === QUERY && typeof message.data === "string") {
         message = { type: QUERY, data: rewrite(message.data) };
+      } else if (message && message.type === QUERY && message.data && typeof message.data.input === "string") {
+        message = { type: QUERY, data: Object.assign({}, message.data, { input: rewriteZensical(message.data.input) }) };
       }
       return post.call(worker, message);
     };
@@ -132,5 +181,6 @@
   SearchWorker.prototype = NativeWorker.prototype;
   window.Worker = SearchWorker;
   window.__skuSearchRewrite = function (query) { return rewrite(query); }; // for the tests
+  window.__skuSearchRewriteZensical = function (query) { return rewriteZensical(query); };
   load();
 })();

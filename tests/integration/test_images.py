@@ -22,16 +22,19 @@ from loopback import Loopback, Raw, Reply
 from PIL import Image, ImageDraw
 
 from generator.images import (
+    CardJob,
     ImageReport,
     ImageSettings,
     SampleRef,
     SampleSource,
     Thumbnail,
+    draw_social_cards,
     make_social_card,
     make_thumbnails,
     plan_widths,
     sample_sources,
 )
+from generator.images.cards import CARDS_PER_POOL
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_IMAGES = REPO.parent / "shared" / "seed-images"
@@ -716,6 +719,26 @@ def test_social_card_can_be_a_jpeg(tmp_path: Path) -> None:
     make_social_card("SKU-110K", ["11,762 images"], None, tmp_path / "card.jpg")
     with Image.open(tmp_path / "card.jpg") as card:
         assert card.format == "JPEG" and card.size == (1200, 630) and card.mode == "RGB"
+
+
+def test_cards_drawn_in_the_pool_are_the_cards_drawn_one_by_one(tmp_path: Path) -> None:
+    """Enough cards for the process pool: the same files, byte for byte, as drawing each here."""
+    thumb = tmp_path / "thumb.jpg"
+    thumb.write_bytes(encode(Image.new("RGB", (640, 480), (30, 120, 200)), "JPEG"))
+    jobs = [CardJob(f"Dataset {i}", (f"{i:,} images",), thumb if i % 2 else None, tmp_path / "pool" / f"{i}.jpg", None) for i in range(CARDS_PER_POOL + 2)]
+    draw_social_cards(jobs, workers=2)
+    for job in jobs:
+        alone = tmp_path / "alone" / job.out_path.name
+        make_social_card(job.title, job.figures, job.thumbnail, alone)
+        assert job.out_path.read_bytes() == alone.read_bytes()
+
+
+def test_a_card_that_cannot_be_written_fails_the_drawing(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"")
+    jobs = [CardJob(f"Dataset {i}", (), None, blocker / f"{i}.jpg", None) for i in range(CARDS_PER_POOL)]
+    with pytest.raises(OSError):
+        draw_social_cards(jobs, workers=2)
 
 
 # --------------------------------------------------------------------------- the address guard and deadlines

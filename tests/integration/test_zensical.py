@@ -179,8 +179,14 @@ def test_zensical_search_index_has_the_cross_language_terms(sites):
         pages = [i for i in index["items"] if i["location"] in terms]
         assert len(pages) == len(catalog.datasets)
         for item in pages:
-            # escaped as the rest of the text: a name is text in the results, never markup
-            assert item["text"].endswith(" " + html.escape(" · ".join(terms[item["location"]].tags), quote=False)), item["location"]
+            # escaped as the rest of the text: a name is text in the results, never markup;
+            # cut by jieba like the rest (zero-width spaces between Chinese words)
+            text = item["text"].replace("\u200b", "")
+            assert text.endswith(" " + html.escape(" · ".join(terms[item["location"]].tags), quote=False)), item["location"]
+        # Chinese cut into jieba's words, which the worker is told to keep whole
+        assert not [x for x in index["config"]["lang"] if x.lower().startswith("zh")]
+        rpc = next(i for i in index["items"] if i["location"] == "datasets/rpc/")
+        assert "\u200b结账\u200b" in rpc["text"] or rpc["text"].endswith("\u200b结账")
 
 
 def run_build(project: Project, site_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
