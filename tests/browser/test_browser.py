@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from chromium import missing
 from loopback import serve
 
 from generator.citations import bibtex_for, page_citation
@@ -30,19 +31,8 @@ from generator.site import BuildOptions, build_site
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = REPO / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PREFIX = {Lang.ZH: "", Lang.EN: "en/"}
 DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 390, "height": 844}
@@ -52,13 +42,6 @@ SETTLE_POLLS = 200
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 # the site builder these tests run on; tests/test_browser_zensical.py runs a part of them on Zensical
 ENGINE = os.environ.get("SKU_SURVEY_ENGINE", "mkdocs")
-
-
-def _missing(what: str) -> None:
-    """In CI a missing browser or axe-core is a failure; on a workstation, a skip."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is missing (run ./dev test, which installs it)")
-    pytest.skip(f"{what} is missing (run ./dev test, which installs it)")
 
 
 # ---------------------------------------------------------------- build and serve
@@ -116,20 +99,6 @@ def served_site(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Path, e
         yield Site(root / "site", base, project)
     finally:
         server.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        _missing(str(CHROMIUM))
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 # ---------------------------------------------------------------- one watched browser context
@@ -497,7 +466,7 @@ def test_no_horizontal_scroll_at_390_px(make_context, site: Site, lang: Lang, pa
 def test_axe_finds_no_serious_accessibility_violation_on_any_page(make_context, site: Site, scheme: str, viewport: dict[str, int]) -> None:
     """Every page of both languages, in the scheme Material picks from the reader's system."""
     if not AXE.is_file():
-        _missing(str(AXE.relative_to(REPO)))
+        missing(str(AXE.relative_to(REPO)))
     context, watch = make_context(viewport=viewport, color_scheme=scheme)
     context.add_init_script(AXE.read_text(encoding="utf-8"))
     page = context.new_page()

@@ -18,7 +18,6 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_browser import (  # noqa: F401 - fixtures and tests, collected again here
     Site,
-    browser,
     make_context,
     served_site,
     test_citation_copy_button_puts_the_bibtex_on_the_clipboard,
@@ -72,7 +71,7 @@ def zensical_search(page, site: Site, lang: Lang, query: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def search_page(browser, site: Site) -> Iterator[object]:  # noqa: F811
+def search_page(browser, site: Site) -> Iterator[object]:
     """One page for the query set, reaching only the local server."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
     outside: list[str] = []

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from edits import replace_each, replace_once
 from loopback import FINE, Loopback, Reply, Request, serve
-from test_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, MOBILE, _missing, _zh_page_problems, _zh_sources
+from test_browser import DESKTOP, MOBILE, _zh_page_problems, _zh_sources
 from test_site import copy_project, site_fixture_text
 
 from generator.model import Lang
@@ -75,20 +75,6 @@ def checked_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pat
         yield root / "site", server.base, urls, day
     finally:
         server.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        _missing(str(CHROMIUM))
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.mark.parametrize("viewport", [MOBILE, DESKTOP], ids=["390", "1280"])
