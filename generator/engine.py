@@ -32,6 +32,9 @@ from generator.strings import t
 # Material's language file for each site; zh-CN is Material's "zh" declared as Simplified
 # Chinese (site_src/overrides/partials/languages/zh-CN.html)
 THEME_LANGUAGE = {Lang.ZH: "zh-CN", Lang.EN: "en"}
+# in the cache folder, what build_cache_hook.py keeps: compiled theme templates, converted pages
+TEMPLATE_CACHE_DIR = "templates"
+PAGE_CACHE_FILE = "pages.{lang}.marshal"
 NAV = [
     ("home", "index.md"),
     ("compare", "compare.md"),
@@ -124,8 +127,9 @@ def language_config(
                 }
             }
         ],
-        # adds the cross-language terms to the index and writes the browser's word list
-        "hooks": [str(Path(search.__file__).with_name("search_hook.py"))],
+        # search_hook adds the cross-language terms to the index and writes the browser's word
+        # list; build_cache_hook keeps converted pages and compiled templates between builds
+        "hooks": [str(Path(search.__file__).with_name(name)) for name in ("search_hook.py", "build_cache_hook.py")],
         "extra": {
             "search_terms": str(stage_root / search.TERMS_FILE.format(lang=lang.value)),
             "site_lang": lang.value,
@@ -140,6 +144,8 @@ def language_config(
             "on_this_page": t("on_this_page", lang),
             "feed_title": t("site_name", lang) + t("colon", lang) + t("whats_new", lang),
             "card": card,
+            "template_cache": str(project.cache_dir / TEMPLATE_CACHE_DIR / lang.value),
+            "page_cache": str(project.cache_dir / PAGE_CACHE_FILE.format(lang=lang.value)),
             **({"preview_full_build": str(preview_marker)} if preview_marker else {}),
             "not_found": {
                 code.value: {"title": t("not_found_title", code), "text": t("not_found_text", code), "home": t("not_found_home", code)}

@@ -102,6 +102,13 @@ class LinkStatus:
     moved_to: str = ""  # a redirected link's new address (text chosen by the linked server)
 
 
+# Dataset fields that only the dataset's own page (and the exports, written every time) show:
+# no catalogue-wide page (home, compare, by task, by scene, downloads, credits, links, what's
+# new, the feed) reads them. tests/integration/test_site.py renders the lists with each of
+# them changed and expects the same bytes.
+UNLISTED_FIELDS = frozenset({"description"})
+
+
 @dataclass(frozen=True)
 class RenderInputs:
     catalog: Catalog
@@ -119,13 +126,22 @@ class RenderInputs:
     def dataset_keys(self) -> dict[str, str]:
         """Per dataset, a fingerprint of what its pages show of it, in either language: its
         data, its samples' thumbnails, its preview card and its links' statuses."""
+        return self._keys(frozenset())
+
+    @cached_property
+    def listing_keys(self) -> dict[str, str]:
+        """The same without the fields no catalogue-wide page shows (UNLISTED_FIELDS): an edit
+        to a description re-renders the dataset's page, not the lists."""
+        return self._keys(UNLISTED_FIELDS)
+
+    def _keys(self, leave_out: frozenset[str]) -> dict[str, str]:
         statuses: dict[str, list[str]] = defaultdict(list)
         for link in catalog_links(self.catalog):
             if link.url in self.links:
                 statuses[link.dataset_id].append(f"{link.url} {self.links[link.url]!r}")
         return {
             d.id: _key(
-                d.model_dump_json(),
+                d.model_dump_json(exclude=set(leave_out)),
                 repr([self.thumbs.get((d.id, i)) for i in range(len(d.samples))]),
                 *(self.social.get((d.id, lang), "") for lang in Lang),
                 *statuses[d.id],
@@ -264,6 +280,11 @@ def render_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[R
     return [RenderedPage(page.path, page.render()) for page in plan_pages(inputs, lang, site_url)]
 
 
+class _Later(partial):  # type: ignore[type-arg]
+    """A template argument worked out only when its page is rendered (the chart, the facets,
+    the link rows): a page whose key is unchanged is kept without them."""
+
+
 def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[PlannedPage]:
     """Every generated page of one language, each with its key, rendered only on demand."""
     catalog = inputs.catalog
@@ -274,11 +295,12 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
 
     own = inputs.dataset_keys
     base = (_renderer_version(), lang.value, site_url, str(inputs.has_link_report))
-    # catalogue-wide pages show a little of everything, so any change re-renders them
-    everything = _key(*base, *own.values(), *inputs.links, *map(repr, inputs.links.values()))
+    # catalogue-wide pages show a little of everything listed, so any change to that re-renders them
+    everything = _key(*base, *inputs.listing_keys.values(), *inputs.links, *map(repr, inputs.links.values()))
 
     def page(template: str, path: str, meta: Mapping[str, Any], **extra: Any) -> str:
-        return _front_matter(search.page_meta(path, dict(meta))) + _ENV.get_template(template).render(**ctx, **extra, prefix=Markup(page_prefix(path)))
+        values = {name: value() if isinstance(value, _Later) else value for name, value in extra.items()}
+        return _front_matter(search.page_meta(path, dict(meta))) + _ENV.get_template(template).render(**ctx, **values, prefix=Markup(page_prefix(path)))
 
     def plan(template: str, path: str, meta: Mapping[str, Any], key: str, **extra: Any) -> None:
         pages.append(PlannedPage(path, key, partial(page, template, path, meta, **extra)))
@@ -291,7 +313,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
         {"title": t("site_name", lang), "description": t("site_description", lang), "hide": ["toc"], "croissant": CATALOGUE_CROISSANT},
         everything,
         datasets=datasets,
-        chart=chart(catalog, lang),
+        chart=_Later(chart, catalog, lang),
         total_images=known_images,
         total_classes=known_classes,
         sku_count=sum(d.sku_level.level == "yes" for d in datasets),
@@ -299,7 +321,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     years = sorted({d.year for d in datasets})
     plan(
         "compare.md.j2", "compare.md", {"title": t("compare", lang), "hide": ["toc"]}, everything,
-        datasets=datasets, years=years, facets=compare.facets(catalog, lang, t),
+        datasets=datasets, years=years, facets=_Later(compare.facets, catalog, lang, t),
         licence_group=compare.licence_group, names_key=compare.names_key, max_picks=compare.MAX_PICKS,
     )
     by_task = [(task, [d for d in datasets if task in d.tasks]) for task in Task]
@@ -313,7 +335,7 @@ def plan_pages(inputs: RenderInputs, lang: Lang, site_url: str = "") -> list[Pla
     plan("downloads.md.j2", "downloads.md", {"title": t("downloads", lang), "croissant": CATALOGUE_CROISSANT}, everything, count=len(datasets))
     plan("reference.md.j2", "reference.md", {"title": t("reference", lang)}, _key(*base), rows=reference_rows(lang))
     plan("credits.md.j2", "credits.md", {"title": t("credits", lang)}, everything, datasets=datasets)
-    plan("links.md.j2", "links.md", {"title": t("link_health", lang)}, everything, datasets=datasets, rows=_link_rows(datasets, inputs.links))
+    plan("links.md.j2", "links.md", {"title": t("link_health", lang)}, everything, datasets=datasets, rows=_Later(_link_rows, datasets, inputs.links))
     by_date: dict[str, list[Dataset]] = defaultdict(list)
     for d in sorted(datasets, key=lambda d: (d.added, d.name.casefold()), reverse=True):
         by_date[d.added.isoformat()].append(d)

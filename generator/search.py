@@ -14,6 +14,7 @@ language's names and labels, so ``货架`` finds the shelf datasets on the Engli
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -167,7 +168,14 @@ def add_terms(index: dict[str, object], terms: Iterable[SearchTerms]) -> None:
     for doc in docs:
         if isinstance(doc, dict) and doc.get("location") in by_location:
             found = by_location.pop(str(doc["location"]))
-            doc["tags"] = [segment(html.escape(w, quote=False)) for w in found.tags]
+            doc["tags"] = [_tag(w) for w in found.tags]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _tag(word: str) -> str:
+    """A term as an index tag. Cached: the live preview adds every page's terms again after
+    each rebuild, and the same few thousand words come back."""
+    return segment(html.escape(word, quote=False))
 
 
 def index_words(index: dict[str, object]) -> list[str]:

@@ -4,9 +4,9 @@ Input: a ``Project``, the language and the address to serve on. Output: none unt
 server stops. A data error keeps the server running: it is reported to the terminal and
 shown in a banner on every page, over the last valid pages.
 
-MkDocs rebuilds only the pages whose staged Markdown changed (a dirty build; search_hook.py
-merges the search index), so a one-dataset edit shows in about the time it takes to stage
-it. When the templates, the config or the page list change, or the error banner appears or
+Only the served language is staged, and MkDocs rebuilds only the pages whose staged Markdown
+changed (a dirty build; search_hook.py merges the search index), so a one-dataset edit
+shows in about the time it takes to stage it. When the templates, the config or the page list change, or the error banner appears or
 goes, the thread asks for a full build: it writes the marker file the hook reads, then
 touches the home page so that MkDocs builds once more.
 """
@@ -86,7 +86,7 @@ def serve_site(
 
     lock = project.cache_dir / LOCK_FILE
     with exclusive(lock):
-        staged = stage(project, options)
+        staged = stage(project, options, langs=(lang,))
     marker = staged.docs.root / FULL_BUILD_FILE
     marker.unlink(missing_ok=True)  # the first build is a full one anyway
     docs, overrides = staged.docs.docs[lang], staged.docs.overrides
@@ -112,7 +112,7 @@ def serve_site(
             state = now
             try:
                 with exclusive(lock):
-                    result = stage(project, options)
+                    result = stage(project, options, langs=(lang,))
                 report(f"rebuilt: {result.docs.files_written} staged file(s) changed")
             except BuildError as err:
                 for line in (str(p) for p in err.problems) or [str(err)]:
@@ -132,7 +132,10 @@ def serve_site(
     thread = threading.Thread(target=watch, name="sku-survey-watch", daemon=True)
     thread.start()
     try:
-        serve(config_file=str(config_file), livereload=True, build_type="dirty", watch_theme=True, dev_addr=dev_addr)
+        # watch_theme off: MkDocs' watcher polls every file it watches twice a second, and
+        # Material's templates are 14,500 files (its icons); a change to the overrides is
+        # staged by this thread, which then asks for a full build through the docs folder
+        serve(config_file=str(config_file), livereload=True, build_type="dirty", watch_theme=False, dev_addr=dev_addr)
     finally:
         stop.set()
         build_logger.removeFilter(quiet)

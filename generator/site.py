@@ -16,7 +16,7 @@ import os
 import resource
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -63,6 +63,9 @@ class StageTimes:
 
     wall: dict[str, float] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
+    # the whole build, measured: less than the stages' sum, as the languages build at once
+    total_wall: float | None = None
+    total_cpu: float | None = None
 
     @contextlib.contextmanager
     def measure(self, stage: str) -> Iterator[None]:
@@ -109,6 +112,7 @@ class BuildResult:
 def build_site(project: Project, options: BuildOptions) -> BuildResult:
     """The whole build, one stage after the other (see the module docstring)."""
     site_dir = options.site_dir.resolve()
+    started, started_cpu = time.perf_counter(), _cpu_seconds()
     with _fewer_collections(), exclusive(project.cache_dir / LOCK_FILE):
         remove_leftovers(project.cache_dir)
         swap.clear_leftovers(site_dir)
@@ -133,6 +137,7 @@ def build_site(project: Project, options: BuildOptions) -> BuildResult:
             shutil.rmtree(new_site, ignore_errors=True)
             shutil.rmtree(new_en, ignore_errors=True)
             raise
+    times.total_wall, times.total_cpu = time.perf_counter() - started, _cpu_seconds() - started_cpu
     return BuildResult(
         site_dir=site_dir,
         datasets=len(staged.catalog.datasets),
@@ -145,8 +150,10 @@ def build_site(project: Project, options: BuildOptions) -> BuildResult:
     )
 
 
-def stage(project: Project, options: BuildOptions, banner: str = "") -> Staged:
-    """load -> validate -> thumbnails -> preview cards -> link statuses -> render into ``.cache/stage``."""
+def stage(project: Project, options: BuildOptions, banner: str = "", langs: Sequence[Lang] = tuple(Lang)) -> Staged:
+    """load -> validate -> thumbnails -> preview cards -> link statuses -> render into ``.cache/stage``.
+
+    ``langs``: the languages whose docs are written (the live preview serves one)."""
     times = StageTimes()
     strings.refresh()
     with _fewer_collections():
@@ -155,7 +162,7 @@ def stage(project: Project, options: BuildOptions, banner: str = "") -> Staged:
         thumbs = _thumbnails(project, options, images.sample_sources(catalog, project.data_dir, doc), times)
         cards = _cards(project, catalog, thumbs, times)
         statuses = read_link_statuses(project)
-        docs = _render(project, catalog, thumbs, cards, statuses, banner, times)
+        docs = _render(project, catalog, thumbs, cards, statuses, banner, times, langs)
     return Staged(catalog, thumbs, cards, statuses, docs, times)
 
 
@@ -205,10 +212,11 @@ def _render(
     statuses: LinkStatuses,
     banner: str,
     times: StageTimes,
+    langs: Sequence[Lang],
 ) -> StagedDocs:
     try:
         with times.measure("render"):
-            return stage_docs(project, catalog, thumbs, project.cache_dir / THUMBS_DIR, cards, statuses, project.cache_dir / STAGE_DIR, banner)
+            return stage_docs(project, catalog, thumbs, project.cache_dir / THUMBS_DIR, cards, statuses, project.cache_dir / STAGE_DIR, banner, langs)
     except OSError as err:
         raise BuildError("render", str(err), environment=True) from None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,8 +196,9 @@ def stage_docs(
     statuses: LinkStatuses,
     stage_root: Path,
     banner: str = "",
+    langs: Sequence[Lang] = tuple(Lang),
 ) -> StagedDocs:
-    """Write both languages' docs folders (see the module docstring)."""
+    """Write the languages' docs folders, both unless told (see the module docstring)."""
     base_url = site_url(project)
     inputs = RenderInputs(
         catalog=catalog,
@@ -210,7 +211,7 @@ def stage_docs(
     pages = 0
     changed = 0
     shared_exports = exports(catalog, base_url)
-    for lang in Lang:
+    for lang in langs:
         root = stage_root / lang.value
         writer = StageWriter(root)
         writer.copy_tree(project.site_src / lang.value)
@@ -248,8 +249,8 @@ def stage_docs(
     overrides.copy_tree(project.site_src / "overrides")
     overrides.write(BANNER_FILE, banner)  # empty unless the live preview has an error to show
     overrides.remove_leftovers()
-    # both languages have the same pages
-    return StagedDocs(stage_root, docs, pages // len(Lang), changed + overrides.changed)
+    # every language has the same pages
+    return StagedDocs(stage_root, docs, pages // len(langs), changed + overrides.changed)
 
 
 def _write_if_changed(path: Path, text: str) -> None:

@@ -99,6 +99,13 @@ def test_serve_follows_edits_and_shows_errors_without_stopping(tmp_path):
             return "datasets/checkout/" in pages and "datasets/plain/" not in pages
 
         assert wait_for(plain_gone, 30), "the removed page stayed in the index"
+
+        # a template edit (the overrides, which MkDocs itself does not watch): every page
+        main_html = project.site_src / "overrides" / "main.html"
+        marked = replace_once(main_html.read_text(encoding="utf-8"), "{% block scripts %}", '{% block scripts %}<div id="template-edit-marker"></div>')
+        main_html.write_text(marked, encoding="utf-8")
+        assert wait_for(lambda: "template-edit-marker" in (fetch(page) or ""), 60), "the page did not follow the template edit"
+        assert "template-edit-marker" in (fetch(base + "datasets/shelf/") or "")
         assert proc.poll() is None
     finally:
         proc.terminate()

@@ -19,7 +19,7 @@ from edits import replace_once
 from generator.load import load_document
 from generator.model import Lang
 from generator.project import Project
-from generator.render import RenderInputs, exports, plan_pages, render_pages
+from generator.render import UNLISTED_FIELDS, RenderInputs, exports, plan_pages, render_pages
 from generator.site import BuildError, BuildOptions, build_site, stage
 from generator.validate import validate_document
 
@@ -71,9 +71,35 @@ def test_page_keys_change_only_where_the_page_would():
     edited = catalog.model_copy(update={"datasets": (alpha, beta.model_copy(update={"description": text}))})
     after = {p.path: p.key for p in plan_pages(RenderInputs(catalog=edited), Lang.EN)}
     differ = {path for path in before if before[path] != after[path]}
-    # beta's own page and the catalogue-wide pages; alpha's page shows only beta's name and summary
-    assert "datasets/beta.md" in differ and "compare.md" in differ
-    assert "datasets/alpha.md" not in differ and "reference.md" not in differ
+    # beta's own page only: no list shows a description, and alpha's page shows only beta's
+    # name and summary
+    assert differ == {"datasets/beta.md"}
+
+    summary = beta.summary.model_copy(update={"en": beta.summary.en + " Also counted."})
+    edited = catalog.model_copy(update={"datasets": (alpha, beta.model_copy(update={"summary": summary}))})
+    after = {p.path: p.key for p in plan_pages(RenderInputs(catalog=edited), Lang.EN)}
+    differ = {path for path in before if before[path] != after[path]}
+    # beta's page and the lists
+    assert {"datasets/beta.md", "compare.md", "index.md", "feed.xml"} <= differ
+    assert "reference.md" not in differ
+
+
+@pytest.mark.parametrize("field", sorted(UNLISTED_FIELDS))
+@pytest.mark.parametrize("lang", list(Lang), ids=str)
+def test_no_catalogue_wide_page_shows_an_unlisted_field(field: str, lang: Lang):
+    """The lists are kept when only such a field changed: they must render the same bytes."""
+    catalog = fixture_catalog()
+    alpha, beta = catalog.datasets
+    value = getattr(beta, field)
+    marked = value.model_copy(update={code.value: f"{value[code]} Marker {field} {code.value}." for code in Lang})
+    edited = catalog.model_copy(update={"datasets": (alpha, beta.model_copy(update={field: marked}))})
+    pages = {p.path: p for p in plan_pages(RenderInputs(catalog=catalog), lang)}
+    edited_pages = {p.path: p for p in plan_pages(RenderInputs(catalog=edited), lang)}
+    kept = [path for path, page in pages.items() if page.key == edited_pages[path].key]
+    assert "compare.md" in kept and "index.md" in kept
+    for path in kept:
+        assert pages[path].render() == edited_pages[path].render(), path
+    assert f"Marker {field} {lang.value}." in edited_pages["datasets/beta.md"].render()
 
 
 def copy_project(dest: Path, data_text: str | None = None) -> Project:
