@@ -253,9 +253,13 @@ def _build_in_child(config_file: Path, send: Connection) -> None:
         send.close()
 
 
-def _source_date_epoch(catalog: Catalog) -> str:
+def newest_added(catalog: Catalog) -> dt.date:
+    """The date the pages are stamped with (see build_languages)."""
+    return max(d.added for d in catalog.datasets)
+
+
+def _source_date_epoch(newest: dt.date) -> str:
     """The newest ``added`` date: MkDocs stamps the sitemap with it instead of today's date."""
-    newest = max(d.added for d in catalog.datasets)
     return str(int(dt.datetime.combine(newest, dt.time(), tzinfo=dt.UTC).timestamp()))
 
 
@@ -272,10 +276,11 @@ def _env(name: str, value: str) -> Iterator[None]:
             os.environ[name] = old
 
 
-def build_languages(configs: Mapping[Lang, Path], catalog: Catalog, builder: str = "mkdocs") -> dict[Lang, EngineTime]:
-    """Both languages' strict builds, dated by the data (not today), each into its own folder;
-    ``builder`` "zensical" builds them with Zensical instead (generator/zensical_engine.py)."""
-    with _env("SOURCE_DATE_EPOCH", _source_date_epoch(catalog)):
+def build_languages(configs: Mapping[Lang, Path], newest: dt.date, builder: str = "mkdocs") -> dict[Lang, EngineTime]:
+    """Both languages' strict builds, dated by the data (``newest_added``, not today), each into
+    its own folder; ``builder`` "zensical" builds them with Zensical instead
+    (generator/zensical_engine.py)."""
+    with _env("SOURCE_DATE_EPOCH", _source_date_epoch(newest)):
         if builder == "zensical":
             from generator import zensical_engine  # imports nothing of Zensical until it runs
 

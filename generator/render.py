@@ -134,11 +134,16 @@ class RenderInputs:
         to a description re-renders the dataset's page, not the lists."""
         return self._keys(UNLISTED_FIELDS)
 
-    def _keys(self, leave_out: frozenset[str]) -> dict[str, str]:
+    @cached_property
+    def _link_statuses(self) -> dict[str, list[str]]:
         statuses: dict[str, list[str]] = defaultdict(list)
         for link in catalog_links(self.catalog):
             if link.url in self.links:
                 statuses[link.dataset_id].append(f"{link.url} {self.links[link.url]!r}")
+        return statuses
+
+    def _keys(self, leave_out: frozenset[str]) -> dict[str, str]:
+        statuses = self._link_statuses
         return {
             d.id: _key(
                 d.model_dump_json(exclude=set(leave_out)),

@@ -30,7 +30,7 @@ from generator.site import LOCK_FILE, BuildOptions, stage
 from generator.staging import write_banner
 from generator.strings import t
 
-SERVE_POLL_SECONDS = 0.5
+SERVE_POLL_SECONDS = 0.2  # a stat of the data file and site_src/ (a few dozen files) each time
 SERVE_SITE_DIR = "serve-site"  # in the cache folder: mkdocs serve builds there, never in site/
 FULL_BUILD_FILE = "preview-full-build"  # beside the docs folders: its presence asks for a full build
 

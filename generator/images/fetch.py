@@ -31,7 +31,7 @@ import requests
 import urllib3
 
 from generator.images.decode import not_an_image
-from generator.images.store import Cached, DownloadStore, hash_file
+from generator.images.store import Cached, DownloadStore, FileHashes, hash_file
 from generator.images.values import Fetched, ImageSettings, SampleError, SampleRef, SampleSource, SourceFile
 from generator.net.deadline import Deadline, deadline_at
 from generator.net.guard import AddressGuard, GuardError
@@ -63,6 +63,7 @@ class _Net:
     transport: Transport
     store: DownloadStore
     build_deadline: float
+    hashes: FileHashes
 
 
 def gather(
@@ -72,6 +73,7 @@ def gather(
     *,
     offline: bool,
     mirror: Path | None,
+    hashes: FileHashes,
 ) -> dict[SampleRef, Fetched]:
     """Where the bytes of every sample are; each distinct URL is fetched once."""
     urls = sorted({s.url for s in samples if s.url is not None})
@@ -79,7 +81,7 @@ def gather(
     if urls:
         guard = AddressGuard(settings.allow_private, allowed=settings.allowed_addresses)
         with Transport(guard, pool_size=lambda host: FETCH_WORKERS) as transport:
-            net = _Net(transport, store, time.monotonic() + settings.max_fetch_seconds)
+            net = _Net(transport, store, time.monotonic() + settings.max_fetch_seconds, hashes)
             with concurrent.futures.ThreadPoolExecutor(max_workers=min(FETCH_WORKERS, len(urls))) as pool:
                 futures = {
                     url: pool.submit(_fetch_url, url, settings, net, offline=offline, mirror=mirror) for url in urls
@@ -91,21 +93,22 @@ def gather(
         if s.url is not None:
             got = by_url[s.url]
         elif s.path is not None:
-            got = local_source(s.path, settings)
+            got = local_source(s.path, settings, hashes)
         else:
             got = Fetched(None, (f"has neither a url nor a path{PLACEHOLDER_NOTE}",))
         found[s.ref] = got
     return found
 
 
-def local_source(path: Path, settings: ImageSettings, *, what: str = "file") -> Fetched:
-    """A file under data/ or in the mirror: checked for size and hashed, not read into memory."""
+def local_source(path: Path, settings: ImageSettings, hashes: FileHashes | None = None, *, what: str = "file") -> Fetched:
+    """A file under data/ or in the mirror: checked for size and hashed (or its hash
+    remembered by ``hashes``), not read into memory."""
     try:
         size = path.stat().st_size
         if size > settings.max_bytes:
             too_big = f"the {what} {path} is larger than the {settings.max_bytes:,}-byte limit ({size:,} bytes)"
             return Fetched(None, (too_big + PLACEHOLDER_NOTE,))
-        digest, size = hash_file(path)
+        digest, size = hashes.digest(path) if hashes is not None else hash_file(path)
         return Fetched(SourceFile(path, digest, size))
     except OSError as e:
         return Fetched(None, (f"cannot read the {what} {path}: {e.strerror or e}{PLACEHOLDER_NOTE}",))
@@ -123,7 +126,7 @@ def _fetch_url(url: str, settings: ImageSettings, net: _Net, *, offline: bool, m
     if mirror is not None:
         local = mirror_file(mirror, url)
         if local is not None:
-            got = local_source(local, settings, what="mirror file")
+            got = local_source(local, settings, net.hashes, what="mirror file")
             return dataclasses.replace(got, origin=f"the mirror file {local}")
     cached = net.store.lookup(url)
     if offline:

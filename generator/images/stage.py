@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from generator.images import encode, fetch, manifest
-from generator.images.store import DownloadStore
+from generator.images.store import DownloadStore, FileHashes
 from generator.images.values import (
     ImageReport,
     ImageSettings,
@@ -36,6 +36,7 @@ from generator.model import Catalog
 from generator.progress import ProgressBar
 
 DOWNLOADS_DIR = "downloads"
+LOCAL_HASHES_FILE = "local-hashes.json"  # beside downloads/: FileHashes
 SAFE_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")  # the catalogue's slug rule
 DEFAULT_SETTINGS = ImageSettings()
 
@@ -97,7 +98,9 @@ def make_thumbnails(
         bar.close()
         return _report(samples, thumbnails, notes, encoded=0, reused=0)
 
-    fetched = fetch.gather(samples, store, settings, offline=offline, mirror=mirror)
+    hashes = FileHashes(cache_dir / LOCAL_HASHES_FILE)
+    fetched = fetch.gather(samples, store, settings, offline=offline, mirror=mirror, hashes=hashes)
+    hashes.save()
 
     jobs: list[encode.Job] = []
     reused = 0

@@ -58,6 +58,60 @@ def hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+LOCAL_HASHES_FORMAT = 1
+
+
+class FileHashes:
+    """The SHA-256 of the data folder's and the mirror's files, remembered by their stat.
+
+    A file whose path, size, modification time and inode are the ones it had when it was
+    hashed is not read again (the rule git and make use): hashing every sample again was 5 s
+    of every build at 3,000 samples, and 1.6 s of every preview rebuild at 1,000. Kept in
+    one small file through the one cache contract; only the files of the latest build stay.
+    The encoder hashes the bytes it reads once more, so a file changed behind its stat is
+    caught there before it is encoded.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._known: dict[str, list[object]] = read_cache(path, _decode_hashes, "memo of sample file hashes") or {}
+        self._used: dict[str, list[object]] = {}
+        self._lock = threading.Lock()
+
+    def digest(self, file: Path) -> tuple[str, int]:
+        """(SHA-256 hex, size), as ``hash_file``; raises OSError as it does."""
+        st = file.stat()
+        key = f"{file.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
+        with self._lock:
+            known = self._known.get(key)
+        if known is not None:
+            digest, size = str(known[0]), int(str(known[1]))
+        else:
+            digest, size = hash_file(file)
+        with self._lock:
+            self._used[key] = [digest, size]
+        return digest, size
+
+    def save(self) -> None:
+        if self._used == self._known:
+            return
+        data = {"format": LOCAL_HASHES_FORMAT, "files": self._used}
+        try:
+            save_cache(self.path, json.dumps(data, sort_keys=True).encode("utf-8"))
+        except OSError:
+            pass  # without it the files are hashed again next time, nothing else
+
+
+def _decode_hashes(raw: bytes) -> dict[str, list[object]]:
+    data = json.loads(raw)
+    if not isinstance(data, dict) or data.get("format") != LOCAL_HASHES_FORMAT:
+        raise StaleFormat("not a memo of file hashes of this version")
+    files = data["files"]
+    if not isinstance(files, dict) or not all(isinstance(v, list) and len(v) == 2 for v in files.values()):
+        raise ValueError("not a table of file hashes")
+    return files
+
+
 def _decode_record(raw: bytes) -> Record:
     data = json.loads(raw)
     if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:

@@ -1,5 +1,6 @@
-"""What a MkDocs build keeps for the next (generator/page_cache.py, build_cache_hook.py):
-the same site, byte for byte, from far less work; never a warning lost; a damaged cache dropped.
+"""The work MkDocs repeats, cut (generator/page_cache.py, build_cache_hook.py): the same site,
+byte for byte, from far less work; never a warning lost; a damaged cache dropped; static files
+linked, never changed under a published site.
 
 The real catalogue is built for real. The Chinese site builds in this process (the English
 one in a forked child), so counting the calls of MkDocs' own Markdown conversion here shows
@@ -9,6 +10,7 @@ which pages a build converted rather than took from the cache.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from generator import page_cache
 from generator.engine import PAGE_CACHE_FILE
 from generator.errors import BuildError
 from generator.project import Project
-from generator.site import BuildOptions, build_site
+from generator.site import BuildOptions, build_site, stage
 
 
 def with_marked_description(text: str, marker: str) -> str:
@@ -100,3 +102,19 @@ def test_a_damaged_page_cache_is_dropped_with_a_warning(tmp_path: Path, sample_m
     assert any(str(cache_file) in r.getMessage() and "discarded" in r.getMessage() for r in caplog.records)
     assert len(converted) > 40  # converted again
     assert tree_digest(project.site_dir) == first
+
+
+def test_static_files_are_linked_from_the_stage_and_keep_their_bytes_when_it_changes(tmp_path: Path, sample_mirror: Path) -> None:
+    project = copy_project(tmp_path)
+    build(project, sample_mirror)
+    published = project.site_dir / "assets" / "site.css"
+    staged = project.cache_dir / "stage" / "zh" / "assets" / "site.css"
+    assert os.stat(published).st_ino == os.stat(staged).st_ino  # linked, not copied
+    theme = next((project.site_dir / "assets" / "javascripts").glob("bundle.*.js"))
+    assert os.stat(theme).st_nlink == 1  # the installed theme's files are copied
+    before = published.read_bytes()
+    source = project.site_src / "assets" / "site.css"
+    source.write_text(source.read_text(encoding="utf-8") + "\n/* edited */\n", encoding="utf-8")
+    stage(project, BuildOptions(site_dir=project.site_dir, offline=True, sample_mirror=sample_mirror))
+    assert b"edited" in staged.read_bytes()
+    assert published.read_bytes() == before  # the published site is not changed by staging

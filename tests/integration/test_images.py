@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
+import os
 import random
 import re
 import socket
 import struct
+import time
 import tracemalloc
 import zlib
 from collections.abc import Callable
@@ -33,8 +36,10 @@ from generator.images import (
     make_thumbnails,
     plan_widths,
     sample_sources,
+    store,
 )
 from generator.images.cards import CARDS_PER_POOL
+from generator.images.stage import LOCAL_HASHES_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_IMAGES = REPO.parent / "shared" / "seed-images"
@@ -692,6 +697,40 @@ def test_every_seed_image_produces_a_thumbnail_through_the_mirror(project: Proje
         assert thumbnail.width <= source_size[0]
         assert abs(thumbnail.height - source_size[1] * thumbnail.width / source_size[0]) <= 0.5
         decoded(thumbnail, project.out)
+
+
+# --------------------------------------------------------------------------- hashes remembered
+
+
+def test_an_unchanged_local_file_is_not_hashed_again_and_a_changed_one_is(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    red = encode(Image.new("RGB", (400, 300), (200, 30, 30)), "JPEG")
+    blue = encode(Image.new("RGB", (400, 300), (30, 30, 200)), "JPEG")
+    sample = project.local("a.jpg", red)
+    first = project.run([sample]).thumbnail("ds", 0)
+    hashed: list[Path] = []
+    hash_file = store.hash_file
+
+    def counting(path: Path) -> tuple[str, int]:
+        hashed.append(path)
+        return hash_file(path)
+
+    monkeypatch.setattr(store, "hash_file", counting)
+    assert project.run([sample]).thumbnail("ds", 0) == first
+    assert hashed == []  # its stat is the one it was hashed with
+    sample.path.write_bytes(blue)  # another picture (a new modification time, maybe the same size)
+    os.utime(sample.path, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    changed = project.run([sample]).thumbnail("ds", 0)
+    assert hashed == [sample.path] and changed != first
+
+
+def test_a_damaged_memo_of_hashes_is_dropped_with_a_warning(project: Project, caplog: pytest.LogCaptureFixture) -> None:
+    sample = project.local("a.jpg", encode(Image.new("RGB", (400, 300), (200, 30, 30)), "JPEG"))
+    first = project.run([sample]).thumbnail("ds", 0)
+    memo = project.cache / LOCAL_HASHES_FILE
+    memo.write_text('{"format": 1, "files": {"x": 3}}', encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        assert project.run([sample]).thumbnail("ds", 0) == first
+    assert any(str(memo) in r.getMessage() for r in caplog.records)
 
 
 # --------------------------------------------------------------------------- social card
