@@ -181,6 +181,12 @@ def exports(catalog: Catalog, site_url: str = "") -> list[RenderedPage]:
     return [RenderedPage(f.path, f.text) for f in export_files(ordered(catalog), site_url)]
 
 
+def exports_key(inputs: RenderInputs, site_url: str) -> str:
+    """What the data files are made from: every dataset (a superset: thumbnails and link
+    statuses are in its key too), the address and the code. The same key, the same files."""
+    return _key(_renderer_version(), "exports", site_url, *inputs.dataset_keys.values())
+
+
 # ---------------------------------------------------------------- pages
 
 

@@ -16,6 +16,8 @@ from urllib.parse import urljoin
 import pytest
 from edits import replace_once
 
+from generator import staging
+from generator.cli import load_catalog
 from generator.load import load_document
 from generator.model import Lang
 from generator.project import Project
@@ -361,6 +363,33 @@ def test_an_edit_re_renders_only_the_pages_it_changes_and_matches_a_full_render(
     fresh = copy_project(tmp_path / "fresh", project.data_file.read_text(encoding="utf-8"))
     stage(fresh, options)
     assert tree_digest(fresh.cache_dir / "stage") == tree_digest(stage_root)
+
+
+def test_the_data_files_are_made_again_only_when_the_catalogue_changed(tmp_path, site_mirror, monkeypatch):
+    project = copy_project(tmp_path / "edited", site_fixture_text())
+    options = BuildOptions(site_dir=tmp_path / "site", offline=True, sample_mirror=site_mirror)
+    made: list[int] = []
+
+    def counting(catalog, site_url=""):
+        made.append(len(catalog.datasets))
+        return exports(catalog, site_url)
+
+    monkeypatch.setattr(staging, "exports", counting)
+    stage_root = stage(project, options).docs.root
+    assert made == [len(load_catalog(project).datasets)]  # once for both languages
+    before = tree_digest(stage_root)
+    stage(project, options)
+    assert made == made[:1] and tree_digest(stage_root) == before  # nothing changed: kept unread
+
+    (stage_root / "en" / "datasets.csv").unlink()  # a file gone is made again
+    stage(project, options)
+    assert len(made) == 2 and tree_digest(stage_root) == before
+
+    text = project.data_file.read_text(encoding="utf-8")
+    project.data_file.write_text(replace_once(text, "\n    name: Checkout Set\n", "\n    name: Checkout renamed\n"), encoding="utf-8")
+    stage(project, options)
+    assert len(made) == 3
+    assert "Checkout renamed" in (stage_root / "zh" / "datasets.json").read_text(encoding="utf-8")
 
 
 def run_build(project: Project, site_dir: Path) -> subprocess.CompletedProcess[str]:
