@@ -74,10 +74,11 @@ def write_language_config(
     site_dir: Path,
     base_url: str | None = None,
     preview_marker: Path | None = None,
+    preview_lock: Path | None = None,
 ) -> Path:
     """Write ``lang``'s MkDocs config beside the staged docs (only when it changed: serve watches it)."""
     card = f"{SOCIAL_URL_DIR}/{cards.site[lang].name}"
-    config = language_config(project, lang, docs.docs[lang], site_dir, docs.overrides, card, base_url, preview_marker)
+    config = language_config(project, lang, docs.docs[lang], site_dir, docs.overrides, card, base_url, preview_marker, preview_lock)
     config_file = docs.root / f"mkdocs.{lang.value}.yml"
     text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     if not config_file.exists() or config_file.read_text(encoding="utf-8") != text:
@@ -94,10 +95,12 @@ def language_config(
     card: str = "",
     base_url: str | None = None,
     preview_marker: Path | None = None,
+    preview_lock: Path | None = None,
 ) -> dict[str, object]:
     """The per-language MkDocs config that INHERITs the shared mkdocs.yml; ``base_url``
     replaces its site_url (the live preview serves at its own address's root), and
-    ``preview_marker`` makes the search hook merge dirty rebuilds (see search_hook.py)."""
+    ``preview_marker`` makes the search hook merge dirty rebuilds (see search_hook.py);
+    ``preview_lock`` makes each build wait for the staging (preview_hook.py)."""
     base_url = base_url or site_url(project)
     stage_root = docs_dir.parent  # the search files are staged beside the docs folders
     url = base_url if lang is Lang.ZH else base_url + "en/"
@@ -129,7 +132,7 @@ def language_config(
         ],
         # search_hook adds the cross-language terms to the index and writes the browser's word
         # list; build_cache_hook keeps converted pages and compiled templates between builds
-        "hooks": [str(Path(search.__file__).with_name(name)) for name in ("search_hook.py", "build_cache_hook.py")],
+        "hooks": [str(Path(search.__file__).with_name(name)) for name in _hooks(preview_lock is not None)],
         "extra": {
             "search_terms": str(stage_root / search.TERMS_FILE.format(lang=lang.value)),
             "site_lang": lang.value,
@@ -147,12 +150,18 @@ def language_config(
             "template_cache": str(project.cache_dir / TEMPLATE_CACHE_DIR / lang.value),
             "page_cache": str(project.cache_dir / PAGE_CACHE_FILE.format(lang=lang.value)),
             **({"preview_full_build": str(preview_marker)} if preview_marker else {}),
+            **({"preview_lock": str(preview_lock)} if preview_lock else {}),
             "not_found": {
                 code.value: {"title": t("not_found_title", code), "text": t("not_found_text", code), "home": t("not_found_home", code)}
                 for code in Lang
             },
         },
     }
+
+
+def _hooks(preview: bool) -> tuple[str, ...]:
+    """The hook modules (in generator/) of a build; the preview has one more."""
+    return ("search_hook.py", "build_cache_hook.py", *(("preview_hook.py",) if preview else ()))
 
 
 def _markdown_extensions(project: Project, lang: Lang) -> list[object]:

@@ -92,7 +92,7 @@ def serve_site(
     docs, overrides = staged.docs.docs[lang], staged.docs.overrides
     # mkdocs serve mounts the site at site_url's path; the preview lives at the root of dev_addr
     config_file = write_language_config(
-        project, staged.docs, staged.cards, lang, project.cache_dir / SERVE_SITE_DIR, f"http://{dev_addr}/", preview_marker=marker
+        project, staged.docs, staged.cards, lang, project.cache_dir / SERVE_SITE_DIR, f"http://{dev_addr}/", preview_marker=marker, preview_lock=lock
     )
     stop = threading.Event()
 
