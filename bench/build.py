@@ -165,9 +165,12 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
+def _data_text(data: dict[str, Any]) -> str:
+    return yaml.dump(data, Dumper=_PlainDumper, allow_unicode=True, sort_keys=False, width=120)
+
+
 def _write_data(root: Path, data: dict[str, Any]) -> None:
-    text = yaml.dump(data, Dumper=_PlainDumper, allow_unicode=True, sort_keys=False, width=120)
-    (root / "data" / "datasets.yaml").write_text(text, encoding="utf-8")
+    (root / "data" / "datasets.yaml").write_text(_data_text(data), encoding="utf-8")
 
 
 # ------------------------------------------------------------------ one size

@@ -84,3 +84,7 @@ def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
 
 def on_post_build(config: Any) -> None:
     page_cache.finish()
+
+
+def on_build_error(error: Exception) -> None:
+    page_cache.abandon()

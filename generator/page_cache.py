@@ -130,6 +130,12 @@ def finish() -> PageCache | None:
     return done
 
 
+def abandon() -> None:
+    """Close the build's cache unsaved (the build failed): the next build reads the file as it was."""
+    global _active
+    _active = None
+
+
 class _Heard(logging.Handler):
     """Whether MkDocs said anything while a page was converted."""
 
