@@ -14,7 +14,8 @@ checks after every page is converted, so that check still runs on every build).
 
 Material's search plugin reads each page's HTML back into sections (a third of a build once
 the pages come from here); its entries for a page are kept too, keyed by the HTML, the
-address, the title and the front matter they are made from.
+address, the title and the front matter they are made from, the plugin's settings and
+jieba's user dictionary (which cuts their Chinese).
 
 A page whose conversion logged anything (a link MkDocs could not resolve, say) is not kept:
 the next build converts it again and says it again, so a strict build keeps failing until
@@ -67,22 +68,23 @@ Indexed = list[dict[str, Any]]
 @dataclass
 class PageCache:
     path: Path
-    settings: str  # the extensions, their settings and the files, hashed: part of every key
+    settings: str  # the extensions, their settings and the files, hashed: part of every page's key
+    search_settings: str  # the search plugin's settings and jieba's user dictionary, hashed
     entries: dict[str, Entry | Indexed]
     pages: int  # the build's pages: a build that converts fewer is dirty (the preview's)
     used: set[str] = field(default_factory=set)
+    converted: int = 0  # pages this build converted or took from here (not their search entries)
     added: int = 0
-    hits: int = 0
 
     def key(self, page: Page) -> str:
         assert page.markdown is not None
         place = f"{page.file.src_uri}\n{page.file.url}\n"
-        return hashlib.sha256((self.settings + place + page.markdown).encode("utf-8")).hexdigest()
+        return _digest(self.settings + place + page.markdown)
 
     def save(self) -> None:
         """Write this build's entries when they differ from the file's. A full build keeps
         only its own pages' entries; a dirty one (the preview's) adds to the others."""
-        full = len(self.used) >= self.pages
+        full = self.converted >= self.pages
         if not self.added and (not full or len(self.used) == len(self.entries)):
             return
         kept = {k: v for k, v in self.entries.items() if k in self.used} if full else self.entries
@@ -118,16 +120,35 @@ def start(config: Any, files: Files) -> None:
         sort_keys=True,
     )
     entries = read_cache(Path(path), _decode, "cache of converted pages") or {}
-    _active = PageCache(Path(path), hashlib.sha256(settings.encode("utf-8")).hexdigest(), entries, len(files.documentation_pages()))
+    _active = PageCache(Path(path), _digest(settings), _search_settings(config), entries, len(files.documentation_pages()))
 
 
-def finish() -> PageCache | None:
-    """Save and close the build's cache; returns it (for its counts)."""
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _search_settings(config: Any) -> str:
+    """What Material's entries for a page depend on beyond the page: its plugin's settings and
+    the words of jieba's user dictionary (a name added to the catalogue cuts other pages'
+    Chinese differently)."""
+    plugin = config["plugins"].get("material/search")
+    if plugin is None:
+        return ""
+    options = dict(plugin.config.items())
+    user_dict = options.get("jieba_dict_user")
+    try:
+        words = Path(user_dict).read_text(encoding="utf-8") if user_dict else ""
+    except OSError:
+        words = ""  # Material reports a missing dictionary itself
+    return _digest(json.dumps(options, default=repr, sort_keys=True) + "\n" + words)
+
+
+def finish() -> None:
+    """Save and close the build's cache."""
     global _active
     done, _active = _active, None
     if done is not None:
         done.save()
-    return done
 
 
 def abandon() -> None:
@@ -159,9 +180,9 @@ def render(page: Page, config: Any, files: Files) -> None:
         return
     key = cache.key(page)
     entry = cache.entries.get(key)
+    cache.converted += 1
     if isinstance(entry, tuple) and _restore(page, entry, files):
         cache.used.add(key)
-        cache.hits += 1
         return
     heard = _Heard()
     logger = logging.getLogger("mkdocs")
@@ -204,12 +225,11 @@ def index(search_index: SearchIndex, page: Page) -> None:
         return
     toc = page.toc.items if isinstance(page.toc, TableOfContents) else []
     made_from = json.dumps([page.url, str(page.title), page.meta, _tokens(toc)], default=repr, sort_keys=True)
-    key = "search:" + hashlib.sha256((made_from + page.content).encode("utf-8")).hexdigest()
+    key = "search:" + _digest(cache.search_settings + made_from + page.content)
     entries = cache.entries.get(key)
     if isinstance(entries, list):
         search_index.entries.extend(dict(e) for e in entries)
         cache.used.add(key)
-        cache.hits += 1
         return
     before = len(search_index.entries)
     _material_index(search_index, page)

@@ -126,27 +126,20 @@ class RenderInputs:
     def dataset_keys(self) -> dict[str, str]:
         """Per dataset, a fingerprint of what its pages show of it, in either language: its
         data, its samples' thumbnails, its preview card and its links' statuses."""
-        return self._keys(frozenset())
+        listed = self.listing_keys
+        return {d.id: _key(listed[d.id], d.model_dump_json(include=set(UNLISTED_FIELDS))) for d in self.catalog.datasets}
 
     @cached_property
     def listing_keys(self) -> dict[str, str]:
         """The same without the fields no catalogue-wide page shows (UNLISTED_FIELDS): an edit
         to a description re-renders the dataset's page, not the lists."""
-        return self._keys(UNLISTED_FIELDS)
-
-    @cached_property
-    def _link_statuses(self) -> dict[str, list[str]]:
         statuses: dict[str, list[str]] = defaultdict(list)
         for link in catalog_links(self.catalog):
             if link.url in self.links:
                 statuses[link.dataset_id].append(f"{link.url} {self.links[link.url]!r}")
-        return statuses
-
-    def _keys(self, leave_out: frozenset[str]) -> dict[str, str]:
-        statuses = self._link_statuses
         return {
             d.id: _key(
-                d.model_dump_json(exclude=set(leave_out)),
+                d.model_dump_json(exclude=set(UNLISTED_FIELDS)),
                 repr([self.thumbs.get((d.id, i)) for i in range(len(d.samples))]),
                 *(self.social.get((d.id, lang), "") for lang in Lang),
                 *statuses[d.id],

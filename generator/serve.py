@@ -6,9 +6,10 @@ shown in a banner on every page, over the last valid pages.
 
 Only the served language is staged, and MkDocs rebuilds only the pages whose staged Markdown
 changed (a dirty build; search_hook.py merges the search index), so a one-dataset edit
-shows in about the time it takes to stage it. When the templates, the config or the page list change, or the error banner appears or
-goes, the thread asks for a full build: it writes the marker file the hook reads, then
-touches the home page so that MkDocs builds once more.
+shows in about the time it takes to stage it. When the templates, the config or the page
+list change, or the error banner appears or goes, the thread asks for a full build: it
+writes the marker file the hook reads, then touches the home page so that MkDocs builds
+once more.
 """
 
 from __future__ import annotations

@@ -181,6 +181,5 @@
   SearchWorker.prototype = NativeWorker.prototype;
   window.Worker = SearchWorker;
   window.__skuSearchRewrite = function (query) { return rewrite(query); }; // for the tests
-  window.__skuSearchRewriteZensical = function (query) { return rewriteZensical(query); };
   load();
 })();

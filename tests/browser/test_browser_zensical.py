@@ -108,6 +108,13 @@ def test_zensical_search_finds_what_material_search_finds(search_page, site: Sit
     assert set(expected) <= set(found[:top]), f"{lang.value} {query!r}: expected {expected} in the first {top}, got {found[: top + 3]}"
 
 
+@pytest.mark.parametrize(("lang", "query", "target"), [(Lang.EN, "licence SKU-110K", "sku-110k"), (Lang.ZH, "货架 SKU-110K", "sku-110k")])
+def test_a_query_sent_as_a_tree_is_split_as_zensical_splits_text(search_page, site: Site, lang: Lang, query: str, target: str) -> None:
+    """A variant or a Chinese word makes the query a tree; a hyphenated name in it still finds
+    its dataset (Zensical cuts a tree's words as it cuts typed text)."""
+    assert target in zensical_search(search_page, site, lang, query)[:3]
+
+
 def test_zensical_worker_keeps_jieba_words_whole(site: Site) -> None:
     """The index is cut by jieba (zero-width spaces between words) and tells the worker not to
     cut Chinese again; the word list is made from it."""
