@@ -45,6 +45,14 @@ def _card_figures(d: Dataset, lang: Lang) -> list[str]:
     return figures
 
 
+def _card_picture(thumb: images.Thumbnail) -> images.ImageFile:
+    """The smallest JPEG variant that still fills the card's picture box: the largest took
+    four times as long to decode and shrink, for the same card."""
+    box_w, box_h = images.CARD_THUMB_BOX
+    needed = min(box_w, box_h * thumb.width / thumb.height)  # the width the picture is drawn at
+    return next((f for f in thumb.jpeg if f.width >= needed), thumb.jpeg[-1])
+
+
 def make_social_cards(project: Project, catalog: Catalog, report: images.ImageReport, thumbs_dir: Path) -> SocialCards:
     """1200x630 previews in each language, cached by a hash of what is drawn."""
     out_dir = project.cache_dir / "social"
@@ -69,7 +77,7 @@ def make_social_cards(project: Project, catalog: Catalog, report: images.ImageRe
     for lang in Lang:
         for d in catalog.datasets:
             thumb = report.thumbnail(d.id, 0)
-            thumb_path = thumbs_dir / thumb.jpeg[-1].name if thumb else None
+            thumb_path = thumbs_dir / _card_picture(thumb).name if thumb else None
             cards[(d.id, lang)] = card(d.id, display_title(d, lang), _card_figures(d, lang), thumb_path, lang)
         count = t("card_datasets", lang).format(n=len(catalog.datasets))
         site[lang] = card("site", t("site_name", lang), [count, t("site_description", lang)], None, lang)

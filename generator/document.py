@@ -105,6 +105,9 @@ class Document:
     data: Any
     values: Mapping[YamlPath, Position] = field(default_factory=dict)
     keys: Mapping[YamlPath, Position] = field(default_factory=dict)
+    # when the file was loaded dataset by dataset (load.py): a hash of each dataset's text,
+    # in order; the same text is the same data, so its checked model can be reused
+    item_digests: tuple[str, ...] | None = None
 
     def position(self, path: YamlPath) -> Position:
         """The position of ``path``, or of its nearest existing ancestor."""

@@ -18,7 +18,7 @@ import yaml
 from yaml.nodes import SequenceNode
 
 from generator import document
-from generator.cache import StaleFormat, read_cache, save_cache
+from generator.cache import StaleFormat, keep_in_memory, read_cache, save_cache
 from generator.document import MAX_FILE_BYTES, MAX_NODES, Document, Position, Walker, YamlPath, compose, decode_text, parse_text
 from generator.errors import LoadError
 from generator.problems import Problem
@@ -120,9 +120,11 @@ def _parse_by_dataset(text: str, path: Path, display: str, cache_file: Path) -> 
         values: list[tuple[int, _RelPositions]] = []
         keys: list[tuple[int, _RelPositions]] = []
         data: list[Any] = []
+        digests: list[str] = []
         nodes = 2  # the top mapping and the sequence
         for first, item_text in items:
             digest = hashlib.sha256(item_text.encode("utf-8")).hexdigest()
+            digests.append(digest)
             item = used.get(digest) or cached.get(digest) or _parse_item(item_text)
             used[digest] = item
             item_data, item_values, item_keys, item_nodes = item
@@ -144,6 +146,7 @@ def _parse_by_dataset(text: str, path: Path, display: str, cache_file: Path) -> 
         data={"datasets": data},
         values=_ItemPositions({(): top_line, ("datasets",): first_dash}, values),
         keys=_ItemPositions({("datasets",): top_line}, keys),
+        item_digests=tuple(digests),
     )
 
 
@@ -209,11 +212,13 @@ def _decode_items(raw: bytes) -> dict[str, _Item]:
 
 
 def _read_items(cache_file: Path) -> dict[str, _Item]:
-    return read_cache(cache_file, _decode_items, "cache of parsed datasets") or {}  # none: parse everything
+    return read_cache(cache_file, _decode_items, "cache of parsed datasets", remember=True) or {}  # none: parse everything
 
 
 def _write_items(cache_file: Path, items: dict[str, _Item]) -> None:
+    if keep_in_memory(cache_file, _decode_items, items):
+        return  # the live preview: writing 1,000 datasets' items after each edit took 0.2 s
     try:
-        save_cache(cache_file, marshal.dumps((_CACHE_FORMAT, items)))
+        save_cache(cache_file, marshal.dumps((_CACHE_FORMAT, items)), remember=(_decode_items, items))
     except (OSError, ValueError):
         pass  # a cache that cannot be written (or a value marshal cannot hold) only costs time

@@ -7,6 +7,9 @@ lock the staging holds (``extra.preview_lock``, the build lock) from its first e
 last, so it waits until the docs are whole. MkDocs runs these events in the thread that
 builds; the lock is a file lock, which two threads of one process contend for like two
 processes.
+
+It also hands MkDocs' server to the preview's thread (on_serve), so that a build starts the
+moment the staging is done instead of at MkDocs' next look at the folder.
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ def on_pre_build(config: Any) -> None:
     handle = Path(lock).open("a")
     fcntl.flock(handle, fcntl.LOCK_EX)
     _held = handle
+
+
+def on_serve(server: Any, config: Any, builder: Any) -> Any:
+    """Hand the server to the preview's thread, which starts each build as soon as the docs
+    are staged (generator/serve.py); MkDocs' own watcher then need not poll the docs."""
+    from generator import serve
+
+    if serve.attach(server):
+        server.unwatch(config["docs_dir"])
+    return server
 
 
 def _release() -> None:

@@ -40,14 +40,10 @@ def related(catalog: Catalog) -> dict[str, list[Dataset]]:
         groups[mask].append(d)
         tags[mask] = names
     keys = sorted(groups, key=tags.__getitem__)
+    ranked = _ranked_signatures(tuple(keys))
     out: dict[str, list[Dataset]] = {}
     for k in keys:
-        by_score: dict[int, list[int]] = defaultdict(list)
-        for other in keys:  # in tie-break order, so each score's list is already sorted
-            score = (k & other).bit_count()
-            if score:
-                by_score[score].append(other)
-        candidates = [other for score in sorted(by_score, reverse=True) for other in by_score[score]]
+        candidates = ranked[k]
         for d in groups[k]:
             picks: list[Dataset] = []
             for other in candidates:
@@ -56,3 +52,25 @@ def related(catalog: Catalog) -> dict[str, list[Dataset]]:
                     break
             out[d.id] = picks
     return out
+
+
+# The ranking depends only on which signatures there are: an edit that adds none (most do
+# not touch tasks or scenes) reuses the last one (0.4 s at 1,000 datasets, in the preview).
+_last_ranking: tuple[tuple[int, ...], dict[int, list[int]]] = ((), {})
+
+
+def _ranked_signatures(keys: tuple[int, ...]) -> dict[int, list[int]]:
+    """Per signature, the signatures sharing a tag with it, most shared first (ties in ``keys``' order)."""
+    global _last_ranking
+    if _last_ranking[0] == keys:
+        return _last_ranking[1]
+    ranked: dict[int, list[int]] = {}
+    for k in keys:
+        by_score: dict[int, list[int]] = defaultdict(list)
+        for other in keys:  # in tie-break order, so each score's list is already sorted
+            score = (k & other).bit_count()
+            if score:
+                by_score[score].append(other)
+        ranked[k] = [other for score in sorted(by_score, reverse=True) for other in by_score[score]]
+    _last_ranking = (keys, ranked)
+    return ranked

@@ -42,6 +42,7 @@ from generator.filters import (
     sort_value,
 )
 from generator.markup import fence, front_matter_text, md_text, slug
+from generator.memo import PerDataset
 from generator.model import (
     Access,
     Catalog,
@@ -57,7 +58,7 @@ from generator.model import (
 from generator.reference import reference_rows
 from generator.related import ordered, related
 from generator.strings import labels, t
-from generator.urls import PAGE_ROLES, catalog_links, entry_urls
+from generator.urls import PAGE_ROLES, entry_urls
 
 TEMPLATES = Path(__file__).parent / "templates"
 FEED_LIMIT = 50
@@ -127,25 +128,31 @@ class RenderInputs:
         """Per dataset, a fingerprint of what its pages show of it, in either language: its
         data, its samples' thumbnails, its preview card and its links' statuses."""
         listed = self.listing_keys
-        return {d.id: _key(listed[d.id], d.model_dump_json(include=set(UNLISTED_FIELDS))) for d in self.catalog.datasets}
+        return {d.id: _key(listed[d.id], _unlisted_json(d)) for d in self.catalog.datasets}
 
     @cached_property
     def listing_keys(self) -> dict[str, str]:
         """The same without the fields no catalogue-wide page shows (UNLISTED_FIELDS): an edit
         to a description re-renders the dataset's page, not the lists."""
         statuses: dict[str, list[str]] = defaultdict(list)
-        for link in catalog_links(self.catalog):
-            if link.url in self.links:
-                statuses[link.dataset_id].append(f"{link.url} {self.links[link.url]!r}")
+        if self.links:
+            for d in self.catalog.datasets:
+                statuses[d.id] = [f"{url} {self.links[url]!r}" for url in _urls(d) if url in self.links]
         return {
             d.id: _key(
-                d.model_dump_json(exclude=set(UNLISTED_FIELDS)),
+                _listed_json(d),
                 repr([self.thumbs.get((d.id, i)) for i in range(len(d.samples))]),
                 *(self.social.get((d.id, lang), "") for lang in Lang),
                 *statuses[d.id],
             )
             for d in self.catalog.datasets
         }
+
+
+# a dataset's data, as the keys above hash it: made once while its model lives (memo.py)
+_listed_json = PerDataset(lambda d: d.model_dump_json(exclude=set(UNLISTED_FIELDS)))
+_unlisted_json = PerDataset(lambda d: d.model_dump_json(include=set(UNLISTED_FIELDS)))
+_urls = PerDataset(lambda d: [u.url for u in entry_urls(d)])
 
 
 # ---------------------------------------------------------------- formatting

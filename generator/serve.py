@@ -19,9 +19,11 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from markupsafe import escape
 
+from generator.cache import remembering
 from generator.engine import write_language_config
 from generator.errors import BuildError
 from generator.files import exclusive, write_atomic
@@ -32,6 +34,7 @@ from generator.staging import write_banner
 from generator.strings import t
 
 SERVE_POLL_SECONDS = 0.2  # a stat of the data file and site_src/ (a few dozen files) each time
+SERVE_SETTLE_SECONDS = 0.05  # a change is staged once the files have not changed for this long
 SERVE_SITE_DIR = "serve-site"  # in the cache folder: mkdocs serve builds there, never in site/
 FULL_BUILD_FILE = "preview-full-build"  # beside the docs folders: its presence asks for a full build
 
@@ -83,6 +86,11 @@ def serve_site(
     report: Callable[[str], None],
 ) -> None:
     """Stage, then serve ``lang`` at ``dev_addr`` until interrupted (see the module docstring)."""
+    with remembering():  # a long-lived process: its caches' files need not be read again
+        _serve(project, options, lang, dev_addr, report)
+
+
+def _serve(project: Project, options: BuildOptions, lang: Lang, dev_addr: str, report: Callable[[str], None]) -> None:
     from mkdocs.commands.serve import serve
 
     lock = project.cache_dir / LOCK_FILE
@@ -90,7 +98,7 @@ def serve_site(
         staged = stage(project, options, langs=(lang,))
     marker = staged.docs.root / FULL_BUILD_FILE
     marker.unlink(missing_ok=True)  # the first build is a full one anyway
-    docs, overrides = staged.docs.docs[lang], staged.docs.overrides
+    docs = staged.docs.docs[lang]
     # mkdocs serve mounts the site at site_url's path; the preview lives at the root of dev_addr
     config_file = write_language_config(
         project, staged.docs, staged.cards, lang, project.cache_dir / SERVE_SITE_DIR, f"http://{dev_addr}/", preview_marker=marker, preview_lock=lock
@@ -99,34 +107,43 @@ def serve_site(
 
     def ask_for_full_build() -> None:
         write_atomic(marker, b"")
-        home = docs / "index.md"
-        if home.exists():
-            os.utime(home)  # a change MkDocs' watcher sees, made after the marker is there
+        if not _request_build():
+            home = docs / "index.md"
+            if home.exists():
+                os.utime(home)  # a change MkDocs' watcher sees, made after the marker is there
 
     def watch() -> None:
         state = _watched_state(project)
-        pages, theme = _tree_state(docs, "*.md"), _tree_state(overrides)
+        pages = staged.docs.page_paths
         while not stop.wait(SERVE_POLL_SECONDS):
             now = _watched_state(project)
             if now == state:
                 continue
+            # an editor that writes in place leaves the file empty or half-written for a
+            # moment: stage once it has stopped changing
+            while not stop.wait(SERVE_SETTLE_SECONDS) and (settled := _watched_state(project)) != now:
+                now = settled
             state = now
+            written, now_pages, theme_changed = 0, pages, False
             try:
                 with exclusive(lock):
                     result = stage(project, options, langs=(lang,))
-                report(f"rebuilt: {result.docs.files_written} staged file(s) changed")
+                written, now_pages, theme_changed = result.docs.files_written, result.docs.page_paths, result.docs.theme_changed
+                report(f"rebuilt: {written} staged file(s) changed")
             except BuildError as err:
                 for line in (str(p) for p in err.problems) or [str(err)]:
                     report(line)
-                write_banner(staged.docs.root, _problems_banner(err, lang))
+                theme_changed = write_banner(staged.docs.root, _problems_banner(err, lang))
             except Exception as err:  # noqa: BLE001 - this thread is the preview's top level: it must outlive any edit
                 report(f"rebuild failed: {type(err).__name__}: {err} (a bug in sku-survey; the preview keeps the last pages)")
-                write_banner(staged.docs.root, _problems_banner(BuildError("stage", f"{type(err).__name__}: {err}"), lang))
-            now_pages, now_theme = _tree_state(docs, "*.md"), _tree_state(overrides)
-            if {p for p, *_ in now_pages} != {p for p, *_ in pages} or now_theme != theme:
+                theme_changed = write_banner(staged.docs.root, _problems_banner(BuildError("stage", f"{type(err).__name__}: {err}"), lang))
+            if now_pages != pages or theme_changed:
                 ask_for_full_build()
-            pages, theme = now_pages, now_theme
+            elif written:
+                _request_build()  # MkDocs does not watch the docs itself (preview_hook.on_serve)
+            pages = now_pages
 
+    _remember_theme_files()
     quiet = _QuietDirtyWarning()
     build_logger = logging.getLogger("mkdocs.commands.build")
     build_logger.addFilter(quiet)
@@ -140,3 +157,67 @@ def serve_site(
     finally:
         stop.set()
         build_logger.removeFilter(quiet)
+        attach(None)
+
+
+# ------------------------------------------------------------------ MkDocs' side of the preview
+#
+# MkDocs' server polls the folders it watches twice a second and waits 0.1 s more for
+# changes to settle; the staging already holds a build off until the docs are whole
+# (preview_hook.py), so the thread above starts the build itself the moment it is done.
+# preview_hook.py's on_serve hands the server over and stops MkDocs watching the docs.
+
+_server: Any = None  # mkdocs.livereload.LiveReloadServer while a preview runs
+
+
+def attach(server: Any) -> bool:
+    """Called by preview_hook.on_serve: True when this module can start the server's builds
+    (MkDocs' watcher is then not needed on the docs)."""
+    global _server
+    _server = server if server is not None and _can_request(server) else None
+    if _server is not None:
+        _server.build_delay = 0  # a build is asked for once the docs are whole: nothing to wait for
+    return _server is not None
+
+
+def _can_request(server: Any) -> bool:
+    # LiveReloadServer's own trigger (what its file watcher's callback does); MkDocs 1.6
+    # keeps it private, so without it the preview falls back on the watcher
+    return isinstance(getattr(server, "_rebuild_cond", None), threading.Condition) and hasattr(server, "_want_rebuild")
+
+
+def _request_build() -> bool:
+    server = _server
+    if server is None:
+        return False
+    with server._rebuild_cond:
+        server._want_rebuild = True
+        server._rebuild_cond.notify_all()
+    return True
+
+
+def _remember_theme_files() -> None:
+    """Every rebuild lists the theme's files (Material's 14,500, its icons included: 0.4 s);
+    MkDocs does not watch the installed theme while it serves, so its list is kept. The
+    overrides folder is listed each time: its files are the project's own."""
+    from mkdocs.structure.files import File, Files
+
+    if getattr(Files.add_files_from_theme, "_remembers", False):
+        return
+    original = Files.add_files_from_theme
+    known: dict[tuple[object, ...], list[tuple[str, str]]] = {}
+
+    def add_files_from_theme(self: Files, env: Any, config: Any) -> None:
+        custom = config.theme.custom_dir
+        key = (tuple(config.theme.dirs), _tree_state(Path(custom)) if custom else None)
+        if key not in known:
+            every = Files([])
+            original(every, env, config)
+            known.clear()
+            known[key] = [(f.src_uri, f.src_dir) for f in every]
+        for path, folder in known[key]:
+            if self.get_file_from_path(path) is None:  # the docs' own file wins, as in MkDocs
+                self.append(File(path, folder, config.site_dir, config.use_directory_urls))
+
+    add_files_from_theme._remembers = True  # type: ignore[attr-defined]
+    Files.add_files_from_theme = add_files_from_theme  # type: ignore[method-assign]

@@ -232,6 +232,17 @@ class _Collector:
             self.add(path, message, zh, at_key=at_key or at_key_error)
 
 
+# A dataset's text hash (Document.item_digests) -> its model, from the last document checked.
+# The model depends on nothing but the data (it is frozen), so the live preview re-checks
+# only the datasets an edit touched; the checks across datasets run every time.
+_checked: dict[str, Dataset] = {}
+
+
+def forget_checked() -> None:
+    """Let the last catalogue's models go (the build does before MkDocs holds every page)."""
+    _checked.clear()
+
+
 def validate_document(doc: Document, data_dir: Path) -> Catalog:
     """Check the whole document; return the catalogue or raise ``InvalidData`` with every problem."""
     out = _Collector(doc)
@@ -246,11 +257,26 @@ def validate_document(doc: Document, data_dir: Path) -> Catalog:
             out.add((key,), f"unknown top-level key `{key}`; the file holds only `datasets:`", f"未知的顶层键 `{key}`；文件里只能有 `datasets:`", at_key=True)
 
     valid: list[tuple[int, Dataset]] = []
+    digests = doc.item_digests if doc.item_digests is not None and len(doc.item_digests) == len(data["datasets"]) else None
+    checked: dict[str, Dataset] = {}
     for index, item in enumerate(data["datasets"]):
+        digest = digests[index] if digests is not None else None
+        known = _checked.get(digest) if digest is not None else None
+        if known is not None:
+            valid.append((index, known))
+            checked[digest] = known  # type: ignore[index]
+            continue
         try:
-            valid.append((index, Dataset.model_validate(item)))
+            model = Dataset.model_validate(item)
         except ValidationError as err:
             out.add_pydantic(("datasets", index), Dataset, err)
+            continue
+        valid.append((index, model))
+        if digest is not None:
+            checked[digest] = model
+    # only this file's datasets stay: the memory holds one catalogue, not every edit's
+    _checked.clear()
+    _checked.update(checked)
 
     _cross_checks(out, data["datasets"], valid, data_dir)
     if out.problems:

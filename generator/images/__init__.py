@@ -13,7 +13,7 @@ the data flows through them:
 ``pool``      the process pool both encoding and drawing run in
 """
 
-from generator.images.cards import CARD_CJK_FONTS, CardJob, card_drawer_key, cjk_font, draw_social_cards, make_social_card
+from generator.images.cards import CARD_CJK_FONTS, CARD_THUMB_BOX, CardJob, card_drawer_key, cjk_font, draw_social_cards, make_social_card
 from generator.images.decode import plan_widths
 from generator.images.encode import WEBP_METHOD, variants
 from generator.images.stage import make_thumbnails, sample_sources
@@ -30,6 +30,7 @@ from generator.images.values import (
 
 __all__ = [
     "CARD_CJK_FONTS",
+    "CARD_THUMB_BOX",
     "CardJob",
     "WEBP_METHOD",
     "ImageFile",

@@ -57,7 +57,7 @@ def write_manifest(cache_dir: Path, sample: SampleRef, key: str, thumbnail: Thum
 
 def reusable(cache_dir: Path, sample: SampleRef, key: str, out_dir: Path) -> Thumbnail | None:
     """The thumbnail made earlier from the same bytes and settings, if its files are all there."""
-    record = read_cache(_path(cache_dir, sample), _decode, "thumbnail record")
+    record = read_cache(_path(cache_dir, sample), _decode, "thumbnail record", remember=True)
     if record is None or record.key != key:
         return None  # none, or made from other bytes or settings: encode again
     try:

@@ -74,7 +74,7 @@ class FileHashes:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._known: dict[str, list[object]] = read_cache(path, _decode_hashes, "memo of sample file hashes") or {}
+        self._known: dict[str, list[object]] = read_cache(path, _decode_hashes, "memo of sample file hashes", remember=True) or {}
         self._used: dict[str, list[object]] = {}
         self._lock = threading.Lock()
 
@@ -97,7 +97,7 @@ class FileHashes:
             return
         data = {"format": LOCAL_HASHES_FORMAT, "files": self._used}
         try:
-            save_cache(self.path, json.dumps(data, sort_keys=True).encode("utf-8"))
+            save_cache(self.path, json.dumps(data, sort_keys=True).encode("utf-8"), remember=(_decode_hashes, self._used))
         except OSError:
             pass  # without it the files are hashed again next time, nothing else
 

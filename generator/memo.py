@@ -1,0 +1,42 @@
+"""What is made from one dataset alone, remembered while that dataset's model is alive.
+
+Models are frozen, and validation hands back the very same model for a dataset whose text
+did not change (validate.py), so in the live preview an edit to one dataset of a thousand
+leaves 999 models as they were: their export records, page keys and the like need not be
+made again. A value is remembered against the model object itself (by a weak reference, so
+it goes when the model goes) and is made again for any other object, equal or not.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from generator.model import Dataset
+
+T = TypeVar("T")
+
+
+class PerDataset(Generic[T]):
+    """``make(dataset)``, made once per model object."""
+
+    def __init__(self, make: Callable[[Dataset], T]) -> None:
+        self._make = make
+        self._values: dict[int, tuple[weakref.ref[Dataset], T]] = {}
+
+    def __call__(self, dataset: Dataset) -> T:
+        key = id(dataset)
+        hit = self._values.get(key)
+        if hit is not None and hit[0]() is dataset:
+            return hit[1]
+        value = self._make(dataset)
+        values = self._values
+
+        def gone(_: weakref.ref[Dataset], key: int = key) -> None:
+            entry = values.get(key)
+            if entry is not None and entry[0]() is None:
+                del values[key]
+
+        self._values[key] = (weakref.ref(dataset, gone), value)
+        return value

@@ -1,0 +1,122 @@
+"""What the live preview keeps in memory between edits gives the same results as making it again.
+
+- ``cache.remembering``: a remembered read is not read again while its file's stat is the
+  same, and is read again when the file is replaced;
+- ``validate``: a dataset whose text did not change keeps its very model; a changed one is
+  checked again, and its problems still name its line;
+- ``memo.PerDataset``: one value per model object, gone when the model goes;
+- the data files assembled from per-dataset pieces are the bytes of one whole serialisation.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+from pathlib import Path
+
+import pydantic_core
+import pytest
+
+from generator import cache, exports
+from generator.errors import ProblemsFound
+from generator.load import load_document
+from generator.memo import PerDataset
+from generator.related import ordered
+from generator.validate import validate_document
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "data" / "datasets.yaml"
+
+
+def _decode(raw: bytes) -> dict[str, int]:
+    return json.loads(raw)
+
+
+def test_a_remembered_read_is_not_read_again_until_the_file_changes(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text('{"a": 1}')
+    with cache.remembering():
+        first = cache.read_cache(path, _decode, "test cache", remember=True)
+        assert first == {"a": 1}
+        # the same size and modification time, other bytes: the remembered value is given
+        st = path.stat()
+        with path.open("r+") as f:
+            f.write('{"a": 2}')
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert cache.read_cache(path, _decode, "test cache", remember=True) is first
+        # not asked to remember: read as always
+        assert cache.read_cache(path, _decode, "test cache") == {"a": 2}
+        # replaced (what every save does): read again
+        cache.save_cache(path, b'{"a": 3}')
+        assert cache.read_cache(path, _decode, "test cache", remember=True) == {"a": 3}
+        # saved with its value: that value is what the next read gives
+        saved = {"a": 4}
+        cache.save_cache(path, b'{"a": 4}', remember=(_decode, saved))
+        assert cache.read_cache(path, _decode, "test cache", remember=True) is saved
+    # outside the preview nothing is remembered
+    path.write_text('{"a": 5}')
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert cache.read_cache(path, _decode, "test cache", remember=True) == {"a": 5}
+
+
+def _edited(tmp_path: Path, text: str) -> Path:
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    path = data / "datasets.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _replace_year(text: str, dataset_id: str, year: int, new: object) -> str:
+    """The text with the dataset's own `year:` line (the first after its id) changed."""
+    at = text.index(f"year: {year}\n", text.index(f"id: {dataset_id}\n"))
+    return text[:at] + f"year: {new}\n" + text[at + len(f"year: {year}\n") :]
+
+
+def test_an_unchanged_dataset_keeps_its_model_and_an_edited_one_is_checked_again(tmp_path):
+    text = DATA.read_text(encoding="utf-8")
+    path = _edited(tmp_path, text)
+    items = tmp_path / "items.marshal"
+    before = validate_document(load_document(path, "data/datasets.yaml", items), REPO / "data")
+    assert len(before.datasets) >= 2
+
+    # one year edited: every other dataset is the same object, the edited one is new
+    first = before.datasets[0]
+    edited = _replace_year(text, first.id, first.year, first.year - 1)
+    path = _edited(tmp_path, edited)
+    after = validate_document(load_document(path, "data/datasets.yaml", items), REPO / "data")
+    assert after.datasets[0] is not first and after.datasets[0].year == first.year - 1
+    assert all(a is b for a, b in zip(after.datasets[1:], before.datasets[1:], strict=True))
+
+    # a broken edit to the second dataset is reported at its line, though the others are known
+    second = after.datasets[1]
+    broken = _replace_year(edited, second.id, second.year, "not-a-year")
+    line = broken[: broken.index("year: not-a-year")].count("\n") + 1
+    path = _edited(tmp_path, broken)
+    with pytest.raises(ProblemsFound) as err:
+        validate_document(load_document(path, "data/datasets.yaml", items), REPO / "data")
+    assert [p.line for p in err.value.problems] == [line]
+
+
+def test_per_dataset_values_are_made_once_per_model_and_go_with_it():
+    made = []
+    memo = PerDataset(lambda d: made.append(d.id) or d.id.upper())
+    catalog = validate_document(load_document(DATA), REPO / "data")
+    d = catalog.datasets[0]
+    assert memo(d) == memo(d) == d.id.upper()
+    assert made == [d.id]
+    copy = d.model_copy()  # equal, but another object: made again
+    assert memo(copy) == d.id.upper() and made == [d.id, d.id]
+    del catalog, d, copy
+    gc.collect()
+    assert not memo._values
+
+
+def test_the_json_export_is_the_whole_serialisation_byte_for_byte():
+    datasets = ordered(validate_document(load_document(DATA), REPO / "data"))
+    whole = pydantic_core.to_json({"datasets": [exports._record(d) for d in datasets]}, indent=2).decode("utf-8") + "\n"
+    assert exports.export_json(datasets) == whole
+    assert exports.export_json(datasets[:1]) == pydantic_core.to_json({"datasets": [exports._record(datasets[0])]}, indent=2).decode("utf-8") + "\n"
+    assert exports.export_json([]) == '{\n  "datasets": []\n}\n'
+    assert json.loads(exports.export_json(datasets))["datasets"][0]["id"] == datasets[0].id
