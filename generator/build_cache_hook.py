@@ -2,7 +2,8 @@
 
 - Each page's converted Markdown (``page_cache.py``, in the file ``extra.page_cache`` names):
   a rebuild converts only the pages whose Markdown, place or links' targets changed.
-- Not each page's Markdown source, once it is converted (see on_page_content).
+- Not each page's Markdown source once it is converted, nor its HTML once its file is
+  made (see on_page_content and on_post_page).
 - The theme's compiled templates. MkDocs makes a new Jinja environment for every build, so
   every build compiled them again (about 0.5 s per language, a quarter of a preview rebuild
   after a one-dataset edit). Jinja's own bytecode cache keeps the compiled code in the
@@ -80,6 +81,14 @@ def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
     # conversion. Empty, not None: MkDocs takes None for "not read yet" (no title).
     page.markdown = ""
     return html
+
+
+def on_post_page(output: str, page: Any, config: Any) -> str:
+    # Likewise each page's HTML, once its file is made: MkDocs keeps every page until the
+    # build ends (the nav links them), and nothing reads another page's content. Empty,
+    # not None, as above.
+    page.content = ""
+    return output
 
 
 def on_post_build(config: Any) -> None:
