@@ -81,6 +81,11 @@ def save_cache(path: Path, data: bytes, remember: tuple[Callable[[bytes], T], T]
             _remembered[path] = (signature, remember[0], remember[1])
 
 
+def is_remembering() -> bool:
+    """Whether this process keeps what it makes between builds (the live preview does)."""
+    return _remembered is not None
+
+
 def keep_in_memory(path: Path, decode: Callable[[bytes], T], value: T) -> bool:
     """Instead of saving: while reads are remembered, let the next remembered read of
     ``path`` give ``value`` (the file stays as it is); False when not remembering, or

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from generator.cache import is_remembering
 from generator.model import (
     Catalog,
     Dataset,
@@ -64,6 +65,7 @@ def _ranked_signatures(keys: tuple[int, ...]) -> dict[int, list[int]]:
     global _last_ranking
     if _last_ranking[0] == keys:
         return _last_ranking[1]
+    _last_ranking = ((), {})
     ranked: dict[int, list[int]] = {}
     for k in keys:
         by_score: dict[int, list[int]] = defaultdict(list)
@@ -72,5 +74,6 @@ def _ranked_signatures(keys: tuple[int, ...]) -> dict[int, list[int]]:
             if score:
                 by_score[score].append(other)
         ranked[k] = [other for score in sorted(by_score, reverse=True) for other in by_score[score]]
-    _last_ranking = (keys, ranked)
+    if is_remembering():  # only the preview builds again
+        _last_ranking = (keys, ranked)
     return ranked

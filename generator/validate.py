@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from generator.cache import is_remembering
 from generator.document import Document, YamlPath
 from generator.errors import InvalidData
 from generator.model import Access, Catalog, Dataset, Text
@@ -232,9 +233,10 @@ class _Collector:
             self.add(path, message, zh, at_key=at_key or at_key_error)
 
 
-# A dataset's text hash (Document.item_digests) -> its model, from the last document checked.
-# The model depends on nothing but the data (it is frozen), so the live preview re-checks
-# only the datasets an edit touched; the checks across datasets run every time.
+# A dataset's text hash (Document.item_digests) -> its model, from the last document checked
+# while ``cache.remembering`` (the live preview). The model depends on nothing but the data
+# (it is frozen), so the preview re-checks only the datasets an edit touched; the checks
+# across datasets run every time.
 _checked: dict[str, Dataset] = {}
 
 
@@ -274,9 +276,11 @@ def validate_document(doc: Document, data_dir: Path) -> Catalog:
         valid.append((index, model))
         if digest is not None:
             checked[digest] = model
-    # only this file's datasets stay: the memory holds one catalogue, not every edit's
+    # only this file's datasets stay: the memory holds one catalogue, not every edit's;
+    # and only in a process that builds again (the preview)
     _checked.clear()
-    _checked.update(checked)
+    if is_remembering():
+        _checked.update(checked)
 
     _cross_checks(out, data["datasets"], valid, data_dir)
     if out.problems:

@@ -5,6 +5,7 @@
 - ``validate``: a dataset whose text did not change keeps its very model; a changed one is
   checked again, and its problems still name its line;
 - ``memo.PerDataset``: one value per model object, gone when the model goes;
+- a one-shot build (not ``remembering``) keeps none of it;
 - the data files assembled from per-dataset pieces are the bytes of one whole serialisation.
 """
 
@@ -78,6 +79,15 @@ def test_an_unchanged_dataset_keeps_its_model_and_an_edited_one_is_checked_again
     text = DATA.read_text(encoding="utf-8")
     path = _edited(tmp_path, text)
     items = tmp_path / "items.marshal"
+    # a one-shot build keeps nothing: the same text, new models
+    once = validate_document(load_document(path, "data/datasets.yaml", items), REPO / "data")
+    again = validate_document(load_document(path, "data/datasets.yaml", items), REPO / "data")
+    assert not any(a is b for a, b in zip(once.datasets, again.datasets, strict=True))
+    with cache.remembering():
+        _edits_in_the_preview(tmp_path, text, path, items)
+
+
+def _edits_in_the_preview(tmp_path: Path, text: str, path: Path, items: Path) -> None:
     before = validate_document(load_document(path, "data/datasets.yaml", items), REPO / "data")
     assert len(before.datasets) >= 2
 
@@ -105,12 +115,16 @@ def test_per_dataset_values_are_made_once_per_model_and_go_with_it():
     catalog = validate_document(load_document(DATA), REPO / "data")
     d = catalog.datasets[0]
     assert memo(d) == memo(d) == d.id.upper()
-    assert made == [d.id]
-    copy = d.model_copy()  # equal, but another object: made again
-    assert memo(copy) == d.id.upper() and made == [d.id, d.id]
-    del catalog, d, copy
-    gc.collect()
-    assert not memo._values
+    assert made == [d.id, d.id] and not memo._values  # a one-shot build keeps nothing
+    made.clear()
+    with cache.remembering():
+        assert memo(d) == memo(d) == d.id.upper()
+        assert made == [d.id]
+        copy = d.model_copy()  # equal, but another object: made again
+        assert memo(copy) == d.id.upper() and made == [d.id, d.id]
+        del catalog, d, copy
+        gc.collect()
+        assert not memo._values
 
 
 def test_the_json_export_is_the_whole_serialisation_byte_for_byte():
