@@ -13,7 +13,7 @@ from loopback import Loopback, Reply
 
 from generator.cli import load_catalog
 from generator.project import Project
-from generator.render import catalog_links
+from generator.urls import catalog_links
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
