@@ -6,10 +6,14 @@ shown in a banner on every page, over the last valid pages.
 
 Only the served language is staged, and MkDocs rebuilds only the pages whose staged Markdown
 changed (a dirty build; search_hook.py merges the search index), so a one-dataset edit
-shows in about the time it takes to stage it. When the templates, the config or the page
-list change, or the error banner appears or goes, the thread asks for a full build: it
-writes the marker file the hook reads, then touches the home page so that MkDocs builds
-once more.
+shows in about the time it takes to stage it. The thread starts each MkDocs build itself
+once the staging is done (see "MkDocs' side of the preview" below). When the templates, the
+config or the page list change, or the error banner appears or goes, it asks for a full
+build: it writes the marker file the hook reads, then starts the build (or, where MkDocs'
+server could not be handed over, touches the home page for MkDocs' watcher to see).
+
+The process keeps what an edit did not touch in memory (``cache.remembering``): the checked
+models of unchanged datasets, what is made from each, and the caches' files.
 """
 
 from __future__ import annotations
