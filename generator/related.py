@@ -65,7 +65,6 @@ def _ranked_signatures(keys: tuple[int, ...]) -> dict[int, list[int]]:
     global _last_ranking
     if _last_ranking[0] == keys:
         return _last_ranking[1]
-    _last_ranking = ((), {})
     ranked: dict[int, list[int]] = {}
     for k in keys:
         by_score: dict[int, list[int]] = defaultdict(list)
@@ -74,6 +73,5 @@ def _ranked_signatures(keys: tuple[int, ...]) -> dict[int, list[int]]:
             if score:
                 by_score[score].append(other)
         ranked[k] = [other for score in sorted(by_score, reverse=True) for other in by_score[score]]
-    if is_remembering():  # only the preview builds again
-        _last_ranking = (keys, ranked)
+    _last_ranking = (keys, ranked) if is_remembering() else ((), {})  # only the preview builds again
     return ranked

@@ -30,7 +30,7 @@ from generator.load import Document, load_document
 from generator.model import Catalog, Lang
 from generator.project import Project
 from generator.staging import LinkStatuses, StagedDocs, read_link_statuses, stage_docs
-from generator.validate import forget_checked, validate_document
+from generator.validate import validate_document
 
 # in the cache folder
 LOCK_FILE = "build.lock"  # one build, preview or link check writes the cache at a time
@@ -162,7 +162,6 @@ def _give_back_memory() -> None:
     this process holds is held twice while MkDocs holds every page. glibc keeps freed memory
     for reuse (at 1,000 datasets 50 MB of it after the stages); malloc_trim returns it.
     """
-    forget_checked()
     gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -240,11 +240,6 @@ class _Collector:
 _checked: dict[str, Dataset] = {}
 
 
-def forget_checked() -> None:
-    """Let the last catalogue's models go (the build does before MkDocs holds every page)."""
-    _checked.clear()
-
-
 def validate_document(doc: Document, data_dir: Path) -> Catalog:
     """Check the whole document; return the catalogue or raise ``InvalidData`` with every problem."""
     out = _Collector(doc)
@@ -263,16 +258,13 @@ def validate_document(doc: Document, data_dir: Path) -> Catalog:
     checked: dict[str, Dataset] = {}
     for index, item in enumerate(data["datasets"]):
         digest = digests[index] if digests is not None else None
-        known = _checked.get(digest) if digest is not None else None
-        if known is not None:
-            valid.append((index, known))
-            checked[digest] = known  # type: ignore[index]
-            continue
-        try:
-            model = Dataset.model_validate(item)
-        except ValidationError as err:
-            out.add_pydantic(("datasets", index), Dataset, err)
-            continue
+        model = _checked.get(digest) if digest is not None else None
+        if model is None:
+            try:
+                model = Dataset.model_validate(item)
+            except ValidationError as err:
+                out.add_pydantic(("datasets", index), Dataset, err)
+                continue
         valid.append((index, model))
         if digest is not None:
             checked[digest] = model

@@ -61,7 +61,10 @@ def test_a_remembered_read_is_not_read_again_until_the_file_changes(tmp_path):
     assert cache.read_cache(path, _decode, "test cache", remember=True) == {"a": 5}
 
 
-def _edited(tmp_path: Path, text: str) -> Path:
+FIXTURE = REPO / "tests" / "fixtures" / "site.yaml"  # shelf (2020), checkout (2019), plain
+
+
+def _write(tmp_path: Path, text: str) -> Path:
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
     path = data / "datasets.yaml"
@@ -69,44 +72,36 @@ def _edited(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def _check(tmp_path: Path, text: str) -> list:
+    path = _write(tmp_path, text)
+    return list(validate_document(load_document(path, "data/datasets.yaml", tmp_path / "items.marshal"), path.parent).datasets)
+
+
 def _replace_year(text: str, dataset_id: str, year: int, new: object) -> str:
-    """The text with the dataset's own `year:` line (the first after its id) changed."""
-    at = text.index(f"year: {year}\n", text.index(f"id: {dataset_id}\n"))
-    return text[:at] + f"year: {new}\n" + text[at + len(f"year: {year}\n") :]
+    """The text with the dataset's own `year:` line changed (the fixture's are at 4 spaces)."""
+    at = text.index(f"\n    year: {year}\n", text.index(f"- id: {dataset_id}\n"))
+    return text[:at] + f"\n    year: {new}\n" + text[at + len(f"\n    year: {year}\n") :]
 
 
 def test_an_unchanged_dataset_keeps_its_model_and_an_edited_one_is_checked_again(tmp_path):
-    text = DATA.read_text(encoding="utf-8")
-    path = _edited(tmp_path, text)
-    items = tmp_path / "items.marshal"
+    text = FIXTURE.read_text(encoding="utf-8")
     # a one-shot build keeps nothing: the same text, new models
-    once = validate_document(load_document(path, "data/datasets.yaml", items), REPO / "data")
-    again = validate_document(load_document(path, "data/datasets.yaml", items), REPO / "data")
-    assert not any(a is b for a, b in zip(once.datasets, again.datasets, strict=True))
+    once, again = _check(tmp_path, text), _check(tmp_path, text)
+    assert len(once) == 3 and not any(a is b for a, b in zip(once, again, strict=True))
     with cache.remembering():
-        _edits_in_the_preview(tmp_path, text, path, items)
-
-
-def _edits_in_the_preview(tmp_path: Path, text: str, path: Path, items: Path) -> None:
-    before = validate_document(load_document(path, "data/datasets.yaml", items), REPO / "data")
-    assert len(before.datasets) >= 2
-
-    # one year edited: every other dataset is the same object, the edited one is new
-    first = before.datasets[0]
-    edited = _replace_year(text, first.id, first.year, first.year - 1)
-    path = _edited(tmp_path, edited)
-    after = validate_document(load_document(path, "data/datasets.yaml", items), REPO / "data")
-    assert after.datasets[0] is not first and after.datasets[0].year == first.year - 1
-    assert all(a is b for a, b in zip(after.datasets[1:], before.datasets[1:], strict=True))
-
-    # a broken edit to the second dataset is reported at its line, though the others are known
-    second = after.datasets[1]
-    broken = _replace_year(edited, second.id, second.year, "not-a-year")
-    line = broken[: broken.index("year: not-a-year")].count("\n") + 1
-    path = _edited(tmp_path, broken)
-    with pytest.raises(ProblemsFound) as err:
-        validate_document(load_document(path, "data/datasets.yaml", items), REPO / "data")
-    assert [p.line for p in err.value.problems] == [line]
+        before = _check(tmp_path, text)
+        # shelf's year edited: the other datasets are the same objects, shelf is new
+        edited = _replace_year(text, "shelf", 2020, 2018)
+        after = _check(tmp_path, edited)
+        assert [d.id for d in after] == ["shelf", "checkout", "plain"]
+        assert after[0] is not before[0] and after[0].year == 2018
+        assert after[1] is before[1] and after[2] is before[2]
+        # a broken edit to checkout is reported at its line, though the others are known
+        broken = _replace_year(edited, "checkout", 2019, "not-a-year")
+        line = broken[: broken.index("year: not-a-year")].count("\n") + 1
+        with pytest.raises(ProblemsFound) as err:
+            _check(tmp_path, broken)
+        assert [p.line for p in err.value.problems] == [line]
 
 
 def test_per_dataset_values_are_made_once_per_model_and_go_with_it():

@@ -96,15 +96,25 @@ def test_the_preview_lists_the_theme_once_and_the_overrides_every_time(tmp_path:
     original = Files.add_files_from_theme
     expected = Files([])
     original(expected, env, config)
+    listings = []
+
+    def counted(self: Files, env: object, config: object) -> None:
+        listings.append(1)
+        original(self, env, config)
+
+    Files.add_files_from_theme = counted  # type: ignore[method-assign]
     serve._remember_theme_files()
     try:
-        listed = Files([])
+        listed, twice = Files([]), Files([])
         Files.add_files_from_theme(listed, env, config)
-        assert sorted((f.src_uri, f.abs_src_path) for f in listed) == sorted((f.src_uri, f.abs_src_path) for f in expected)
+        Files.add_files_from_theme(twice, env, config)
+        assert len(listings) == 1, "the theme was listed again"
+        for files in (listed, twice):
+            assert sorted((f.src_uri, f.abs_src_path) for f in files) == sorted((f.src_uri, f.abs_src_path) for f in expected)
         assert "assets/one.css" in {f.src_uri for f in listed}
         (overrides / "assets" / "two.css").write_text("b{}")
         again = Files([])
         Files.add_files_from_theme(again, env, config)
-        assert "assets/two.css" in {f.src_uri for f in again}
+        assert "assets/two.css" in {f.src_uri for f in again} and len(listings) == 2
     finally:
         Files.add_files_from_theme = original  # type: ignore[method-assign]
