@@ -269,6 +269,9 @@ def test_unknown_address_gets_a_404_in_the_language_of_the_address(make_context,
     page = context.new_page()
     response = page.goto(site.url(lang, "no-such/deep/page/"), wait_until="load")
     assert response is not None and response.status == 404
+    # on an /en/ address the page fetches the English 404 after "load" and shows itself
+    # (drops not-found-swap) only once it is in English: wait for that, not for "load"
+    page.wait_for_function("!document.documentElement.classList.contains('not-found-swap')")
     shown = page.locator("article [data-lang]:visible")
     assert shown.count() == 1 and shown.get_attribute("data-lang") == lang.value
     assert shown.locator("h1").inner_text() == t("not_found_title", lang)
