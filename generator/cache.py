@@ -98,6 +98,15 @@ def keep_in_memory(path: Path, decode: Callable[[bytes], T], value: T) -> bool:
     return True
 
 
+def recall(path: Path, decode: Callable[[bytes], T]) -> T | None:
+    """What ``keep_in_memory`` or a remembered read last kept for ``path`` with this
+    ``decode``, if the file's stat is unchanged since; never reads the file."""
+    hit = _remembered.get(path) if _remembered is not None else None
+    if hit is None or hit[1] is not decode or hit[0] != _signature(path):
+        return None
+    return hit[2]
+
+
 @contextlib.contextmanager
 def remembering() -> Iterator[None]:
     """Keep what is read and saved in memory while inside (see the module docstring)."""

@@ -6,6 +6,7 @@ Input: a path (and the cache file of parsed datasets). Output: the same ``Docume
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import marshal
 import re
@@ -72,8 +73,6 @@ _CACHE_FORMAT = (
     yaml.__version__,
     sys.version_info[:2],
 )
-_DATASETS_KEY = re.compile(r"datasets:[ \t]*(?:#.*)?")
-_ITEM_START = re.compile(r"-(?:[ \t]|$)")
 _OTHER_LINE_BREAKS = re.compile("[\r\x85\u2028\u2029]")
 
 # One item parsed alone: (data, value positions, key positions, node count), with paths
@@ -114,7 +113,7 @@ def _parse_by_dataset(text: str, path: Path, display: str, cache_file: Path) -> 
     if _OTHER_LINE_BREAKS.search(text):
         return None
     try:
-        key_line, indent, items = _cut(text.split("\n"))
+        key_line, indent, items = _cut(text)
         cached = _read_items(cache_file)
         used: dict[str, _Item] = {}
         values: list[tuple[int, _RelPositions]] = []
@@ -150,36 +149,39 @@ def _parse_by_dataset(text: str, path: Path, display: str, cache_file: Path) -> 
     )
 
 
-def _cut(lines: list[str]) -> tuple[int, int, list[tuple[int, str]]]:
+def _cut(text: str) -> tuple[int, int, list[tuple[int, str]]]:
     """The index of the `datasets:` line, the items' indent and each item's (first line index, text)."""
-    n = 0
-    while n < len(lines) and _is_blank_or_comment(lines[n]):
-        n += 1
-    if n == len(lines) or not _DATASETS_KEY.fullmatch(lines[n]):
+    # regular expressions over the whole text: a loop over its lines was 0.1 s of every
+    # preview rebuild at 1,000 datasets (140,000 lines)
+    head = _HEAD.match(text)
+    if head is None:
         raise _Unusual
-    key_line = n
-    n += 1
-    while n < len(lines) and _is_blank_or_comment(lines[n]):
-        n += 1
-    if n == len(lines):
-        raise _Unusual
-    indent = lines[n][: len(lines[n]) - len(lines[n].lstrip(" "))]
-    starts = []
-    for i in range(n, len(lines)):
-        line = lines[i]
-        if line.startswith(indent) and _ITEM_START.match(line, len(indent)):
-            starts.append(i)
-        elif not line.startswith(indent) and not _is_blank_or_comment(line):
-            raise _Unusual  # something less indented than the items: not this shape
-    if not starts or starts[0] != n:
-        raise _Unusual
-    ends = starts[1:] + [len(lines)]
-    return key_line, len(indent), [(s, "\n".join(lines[s:e])) for s, e in zip(starts, ends, strict=True)]
+    key_line = text.count("\n", 0, head.start("key"))
+    first = head.start("item")
+    indent = head.group("indent")
+    body = text[first:]
+    if indent and _re_for(_LESS_INDENTED, indent).search(body):
+        raise _Unusual  # something less indented than the items: not this shape
+    starts = [0, *(m.start() + 1 for m in _re_for(_ITEM_LINE, indent).finditer(body))]
+    items = []
+    line = text.count("\n", 0, first)
+    for start, end in zip(starts, [*starts[1:], len(body) + 1], strict=True):
+        item = body[start : end - 1]  # without the line break before the next item
+        items.append((line, item))
+        line += item.count("\n") + 1
+    return key_line, len(indent), items
 
 
-def _is_blank_or_comment(line: str) -> bool:
-    stripped = line.strip(" \t")
-    return not stripped or stripped.startswith("#")
+# comments and blank lines, `datasets:`, more of them, then the first item's indent and dash
+_HEAD = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*(?P<key>datasets:[ \t]*(?:#[^\n]*)?)\n(?:[ \t]*(?:#[^\n]*)?\n)*(?P<item>(?P<indent> *)-(?:[ \t]|\n|\Z))")
+# anchored on "\n", not on "^" with MULTILINE, which tries every position (5x slower here)
+_ITEM_LINE = r"\n{indent}-(?=[ \t\n]|\Z)"
+_LESS_INDENTED = r"\n(?!{indent})(?![ \t]*(?:#|\n|\Z))"  # a line neither blank, a comment nor indented
+
+
+@functools.cache
+def _re_for(pattern: str, indent: str) -> re.Pattern[str]:
+    return re.compile(pattern.format(indent=re.escape(indent)))
 
 
 def _parse_item(item_text: str) -> _Item:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import PIL
 
-from generator.cache import StaleFormat, read_cache, save_cache
+from generator.cache import StaleFormat, is_remembering, read_cache, save_cache
 from generator.images.encode import REDUCING_GAP, WEBP_METHOD
 from generator.images.values import OUTPUT_SETTINGS, ImageFile, ImageSettings, SampleRef, Thumbnail
 
@@ -55,16 +55,29 @@ def write_manifest(cache_dir: Path, sample: SampleRef, key: str, thumbnail: Thum
     save_cache(_path(cache_dir, sample), (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
 
 
+# The live preview only: each record whose files were found whole, and the output folder's
+# modification time then. Until a file is added to or removed from that folder they need not
+# be looked at again (a stat of each of 7,000 files was 0.12 s of every edit at 1,000 datasets).
+_found_whole: dict[Path, tuple[Manifest, int]] = {}
+
+
 def reusable(cache_dir: Path, sample: SampleRef, key: str, out_dir: Path) -> Thumbnail | None:
     """The thumbnail made earlier from the same bytes and settings, if its files are all there."""
-    record = read_cache(_path(cache_dir, sample), _decode, "thumbnail record", remember=True)
+    path = _path(cache_dir, sample)
+    record = read_cache(path, _decode, "thumbnail record", remember=True)
     if record is None or record.key != key:
         return None  # none, or made from other bytes or settings: encode again
     try:
+        folder = out_dir.stat().st_mtime_ns if is_remembering() else None
+        seen = _found_whole.get(path)
+        if folder is not None and seen is not None and seen[0] is record and seen[1] == folder:
+            return record.thumbnail
         if any((out_dir / name).stat().st_size != size for name, size in record.sizes.items()):
             return None
     except OSError:
         return None  # a thumbnail file is gone: encode again
+    if folder is not None:
+        _found_whole[path] = (record, folder)
     return record.thumbnail
 
 

@@ -45,6 +45,9 @@ def sample_sources(catalog: Catalog, data_dir: Path, doc: Document | None = None
     """Every sample of the catalogue, in its order; located in ``doc`` (the document the
     catalogue was validated from, so its datasets are in the same order) when given."""
     out = []
+    # validation resolved each path and checked it stays inside data/; joined unresolved, the
+    # path names the same file (the system follows links before ".."), for a syscall less per sample
+    data_root = data_dir.resolve()
     for i, d in enumerate(catalog.datasets):
         for j, s in enumerate(d.samples):
             where = None
@@ -56,7 +59,7 @@ def sample_sources(catalog: Catalog, data_dir: Path, doc: Document | None = None
                     dataset_id=d.id,
                     index=j,
                     url=s.url,
-                    path=(data_dir / s.path).resolve() if s.path else None,
+                    path=data_root / s.path if s.path else None,
                     label=f"{d.id} sample {j + 1} ({s.url or s.path})",
                     position=where,
                 )

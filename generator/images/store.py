@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +82,8 @@ class FileHashes:
     def digest(self, file: Path) -> tuple[str, int]:
         """(SHA-256 hex, size), as ``hash_file``; raises OSError as it does."""
         st = file.stat()
-        key = f"{file.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
+        # the stat tells the file; the path only keeps two files apart
+        key = f"{os.path.abspath(file)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}"
         with self._lock:
             known = self._known.get(key)
         if known is not None:

@@ -76,6 +76,10 @@ def test_serve_follows_edits_and_shows_errors_without_stopping(tmp_path):
         assert wait_for(lambda: "(edited)" in index_pages(index)[1].get("datasets/checkout/", ""), 30), "the index kept the old text"
         after, texts_after = index_pages(index)
         assert sorted(after) == sorted(locations), "a dirty rebuild lost or doubled index entries"
+        # the data files the edit changed are copied too (the preview tells MkDocs which)
+        assert "(edited)" in (fetch(base + "datasets.checkout.croissant.json") or ""), "the dataset's Croissant file is stale"
+        assert "(edited)" in (fetch(base + "datasets.json") or ""), "the catalogue's JSON is stale"
+        assert "(edited)" not in (fetch(base + "datasets.shelf.croissant.json") or "(edited)")
         assert "Products on shelves" in texts_after["datasets/shelf/"]
 
         project.data_file.write_text(replace_once(edited, "value: 83739", "value: 3M"), encoding="utf-8")

@@ -6,7 +6,9 @@
   checked again, and its problems still name its line;
 - ``memo.PerDataset``: one value per model object, gone when the model goes;
 - a one-shot build (not ``remembering``) keeps none of it;
-- the data files assembled from per-dataset pieces are the bytes of one whole serialisation.
+- the data files assembled from per-dataset pieces are the bytes of one whole serialisation;
+- the staging's and the thumbnail records' shortcuts still see a file changed or removed
+  behind their back.
 """
 
 from __future__ import annotations
@@ -129,3 +131,39 @@ def test_the_json_export_is_the_whole_serialisation_byte_for_byte():
     assert exports.export_json(datasets[:1]) == pydantic_core.to_json({"datasets": [exports._record(datasets[0])]}, indent=2).decode("utf-8") + "\n"
     assert exports.export_json([]) == '{\n  "datasets": []\n}\n'
     assert json.loads(exports.export_json(datasets))["datasets"][0]["id"] == datasets[0].id
+
+
+def test_the_preview_staging_rewrites_a_staged_file_changed_behind_its_back(tmp_path):
+    from generator.staging import StageWriter
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    with cache.remembering():
+        StageWriter(root).write("page.md", "one")
+        (root / "page.md").write_text("changed by hand")
+        writer = StageWriter(root)
+        writer.write("page.md", "one")  # what it wrote last time, but the file is not that now
+        assert (root / "page.md").read_text() == "one" and writer.touched == {"page.md"}
+        again = StageWriter(root)
+        again.write("page.md", "one")
+        assert again.touched == set() and not again.came_or_went
+
+
+def test_a_remembered_thumbnail_record_is_checked_again_when_a_file_goes(tmp_path):
+    from generator.images import manifest
+    from generator.images.values import ImageFile, SampleRef, Thumbnail
+
+    out = tmp_path / "thumbs"
+    out.mkdir()
+    ref = SampleRef("shelf", 0)
+    files = (ImageFile("shelf-0-320w.aa.webp", 320, 200, "webp"), ImageFile("shelf-0-320w.bb.jpg", 320, 200, "jpeg"))
+    for f in files:
+        (out / f.name).write_bytes(b"x" * 10)
+    thumb = Thumbnail("shelf", 0, 320, 200, files[:1], files[1:])
+    manifest.write_manifest(tmp_path, ref, "key", thumb, out)
+    with cache.remembering():
+        assert manifest.reusable(tmp_path, ref, "key", out) == thumb
+        assert manifest.reusable(tmp_path, ref, "key", out) == thumb  # from memory now
+        (out / files[0].name).unlink()
+        assert manifest.reusable(tmp_path, ref, "key", out) is None, "a record whose file is gone was reused"
+        assert manifest.reusable(tmp_path, ref, "other key", out) is None

@@ -118,3 +118,62 @@ def test_the_preview_lists_the_theme_once_and_the_overrides_every_time(tmp_path:
         assert "assets/two.css" in {f.src_uri for f in again} and len(listings) == 2
     finally:
         Files.add_files_from_theme = original  # type: ignore[method-assign]
+
+
+def test_a_preview_rebuild_copies_what_the_staging_changed_and_lists_again_when_a_file_comes(tmp_path: Path) -> None:
+    """The ledger (serve._DocsLedger) against a real MkDocs build: once MkDocs has copied
+    everything its own way, a rebuild copies the files the staging says it wrote and no
+    other; a file that came makes it list the folder again; distrusted, it is MkDocs' way."""
+    import os
+
+    import mkdocs.commands.build as mkdocs_build
+    from mkdocs.config import load_config
+
+    from generator import serve
+    from generator.model import Lang
+    from generator.staging import StagedDocs
+
+    docs, site = tmp_path / "docs", tmp_path / "site"
+    (docs / "assets").mkdir(parents=True)
+    (docs / "index.md").write_text("# Home\n")
+    (tmp_path / "mkdocs.yml").write_text("site_name: t\n")
+    src = {name: docs / "assets" / name for name in ("a.txt", "b.txt", "c.txt")}
+    src["a.txt"].write_text("a1")
+    src["b.txt"].write_text("b1")
+
+    def build() -> None:
+        mkdocs_build.build(load_config(str(tmp_path / "mkdocs.yml"), docs_dir=str(docs), site_dir=str(site)), dirty=True)
+
+    def rewrite(name: str, text: str) -> None:
+        src[name].write_text(text)
+        later = src[name].stat().st_mtime + 10  # newer than any copy, whatever the clock's grain
+        os.utime(src[name], (later, later))
+
+    def staged(*names: str, came: bool = False) -> None:
+        touched = frozenset(f"en/assets/{n}" for n in names)
+        serve._ledger.staged(StagedDocs(tmp_path, {Lang.EN: docs}, 1, len(names), touched=touched, files_came_or_went=came), Lang.EN)
+
+    def served(name: str) -> str | None:
+        path = site / "assets" / name
+        return path.read_text() if path.exists() else None
+
+    original = mkdocs_build.get_files
+    with serve._following_the_ledger():
+        build()  # not trusted yet: MkDocs lists and copies everything
+        assert (served("a.txt"), served("b.txt")) == ("a1", "b1")
+
+        rewrite("a.txt", "a2")
+        staged("a.txt")
+        rewrite("b.txt", "b2")  # behind the staging's back: MkDocs alone would copy it
+        build()
+        assert (served("a.txt"), served("b.txt")) == ("a2", "b1")
+
+        rewrite("c.txt", "c1")
+        staged("c.txt", came=True)
+        build()
+        assert served("c.txt") == "c1"
+
+        serve._ledger.distrust()  # a failed staging or a full build: MkDocs' own way again
+        build()
+        assert served("b.txt") == "b2"
+    assert mkdocs_build.get_files is original
