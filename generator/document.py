@@ -277,7 +277,22 @@ def _fmt(path: YamlPath) -> str:
 
 
 def decode_text(raw: bytes, display: str) -> str:
-    text = _decode(raw, display)
+    text = decode_unchecked(raw, display)
+    check_characters(text, display)
+    return text
+
+
+def decode_unchecked(raw: bytes, display: str) -> str:
+    """The text of ``raw`` (UTF-8, a BOM dropped), or ``LoadError``; its characters unchecked."""
+    return _decode(raw, display)
+
+
+def has_disallowed_character(text: str) -> bool:
+    return _DISALLOWED_CHARACTER.search(text) is not None
+
+
+def check_characters(text: str, display: str) -> None:
+    """``LoadError`` at the first character YAML does not allow."""
     bad = _DISALLOWED_CHARACTER.search(text)
     if bad:
         before = text[: bad.start()]
@@ -286,7 +301,6 @@ def decode_text(raw: bytes, display: str) -> str:
         code = f"U+{ord(bad.group()):04X}"
         raise LoadError([Problem(display, line, column, "", f"YAML syntax error: the file contains a control character YAML does not allow ({code}); delete it",
                                  message_zh=f"YAML 语法错误：文件里有 YAML 不允许的控制字符（{code}）；请删除")])
-    return text
 
 
 def parse_document(raw: bytes, path: Path, display: str) -> Document:

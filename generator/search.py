@@ -22,8 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.memo import PerDataset
 from generator.model import Catalog, Dataset, Lang
-from generator.strings import label
+from generator.strings import catalogue, label
 
 HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # Material's separator (engine.py sets it): what the worker splits index text at
@@ -128,7 +129,30 @@ def catalog_terms(catalog: Catalog, lang: Lang) -> list[SearchTerms]:
 
 
 def terms_json(terms: Iterable[SearchTerms]) -> str:
-    return json.dumps([{"location": t.location, "tags": list(t.tags)} for t in terms], ensure_ascii=False, indent=0)
+    return json.dumps([_terms_record(t) for t in terms], ensure_ascii=False, indent=0)
+
+
+def catalog_terms_json(catalog: Catalog, lang: Lang) -> str:
+    """``terms_json(catalog_terms(catalog, lang))``, each dataset's part made once while its
+    model lives and the UI words are the same (memo.py; with ``indent=0`` an item's JSON does
+    not depend on its depth, so the parts join into the same bytes)."""
+    words = catalogue()
+    parts = []
+    for d in catalog.datasets:
+        texts = _terms_texts(d)
+        hit = texts.get(lang)
+        if hit is None or hit[0] is not words:
+            hit = texts[lang] = (words, json.dumps(_terms_record(dataset_terms(d, lang)), ensure_ascii=False, indent=0))
+        parts.append(hit[1])
+    return "[\n" + ",\n".join(parts) + "\n]" if parts else "[]"
+
+
+def _terms_record(terms: SearchTerms) -> dict[str, object]:
+    return {"location": terms.location, "tags": list(terms.tags)}
+
+
+# per model: language -> (the UI words it was made with, its JSON)
+_terms_texts: PerDataset[dict[Lang, tuple[object, str]]] = PerDataset(lambda d: {})
 
 
 def read_terms(path: Path) -> list[SearchTerms]:

@@ -304,7 +304,7 @@ def stage_docs(
         touched.update(f"{lang.value}/{rel}" for rel in writer.touched)
         came_or_went = came_or_went or writer.came_or_went
         save_cache(keys_file, json.dumps(keys, indent=0, sort_keys=True).encode("utf-8"), remember=(_decode_page_keys, keys))
-        _write_if_changed(stage_root / search.TERMS_FILE.format(lang=lang.value), search.terms_json(search.catalog_terms(catalog, lang)))
+        _write_if_changed(stage_root / search.TERMS_FILE.format(lang=lang.value), search.catalog_terms_json(catalog, lang))
         docs[lang] = root
         changed += writer.changed
     _write_if_changed(stage_root / search.USER_DICT_FILE, search.user_dictionary(catalog))

@@ -133,6 +133,31 @@ def test_the_json_export_is_the_whole_serialisation_byte_for_byte():
     assert json.loads(exports.export_json(datasets))["datasets"][0]["id"] == datasets[0].id
 
 
+def test_the_compare_facts_and_search_terms_are_the_whole_serialisation_byte_for_byte(tmp_path):
+    """The preview joins per-dataset parts it keeps; the files are the bytes of one dump,
+    before and after an edit, in both languages."""
+    from generator import compare, search
+    from generator.model import Catalog, Lang
+    from generator.render import format_count
+    from generator.strings import t
+
+    def whole(catalog: Catalog, lang: Lang) -> tuple[str, str]:
+        facts = compare.pick_facts(catalog, lang, t, format_count)
+        plain = json.dumps(facts, ensure_ascii=False, separators=(",", ":"))
+        return plain, search.terms_json(search.catalog_terms(catalog, lang))
+
+    def joined(catalog: Catalog, lang: Lang) -> tuple[str, str]:
+        keys = {d.id: f"{d.id}-{d.year}" for d in catalog.datasets}  # what RenderInputs.dataset_keys does
+        return compare.facts_json(compare.pick_facts(catalog, lang, t, format_count, keys)), search.catalog_terms_json(catalog, lang)
+
+    text = FIXTURE.read_text(encoding="utf-8")
+    with cache.remembering():
+        for version in (text, text, _replace_year(text, "shelf", 2020, 2018)):
+            catalog = Catalog(datasets=_check(tmp_path, version))
+            for lang in Lang:
+                assert joined(catalog, lang) == whole(catalog, lang)
+
+
 def test_the_preview_staging_rewrites_a_staged_file_changed_behind_its_back(tmp_path):
     from generator.staging import StageWriter
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from edits import replace_once
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -137,3 +138,25 @@ def test_the_real_file_loads_dataset_by_dataset_and_an_edit_reparses_one(tmp_pat
     assert len(parsed) == 1 and f"id: {last}-edited" in parsed[0]
     assert edited.data["datasets"][-1]["id"] == f"{last}-edited"
     assert dict(cold.values) == whole.values and edited.position(("datasets", 1, "name")) == whole.position(("datasets", 1, "name"))
+
+
+@pytest.mark.parametrize("where", ["header", "item"])
+@pytest.mark.parametrize("bad", ["\x07", "\r", "\u2028"])
+def test_with_a_warm_cache_a_character_yaml_forbids_is_still_found_where_it_is(tmp_path, where, bad):
+    """The dataset-by-dataset way checks only the text it has not seen: a forbidden
+    character (or a line break other than LF) in an edited dataset or before the first one
+    gives what the whole file's parse gives."""
+    path, cache = tmp_path / "datasets.yaml", tmp_path / "items.marshal"
+    text = "".join(REAL)
+    path.write_text(text, encoding="utf-8")
+    load_document(path, "data/datasets.yaml", cache)  # every dataset cached
+    if where == "header":
+        edited = bad + "# a comment\n" + text if bad != "\r" else text.replace("\n", "\r\n", 1)
+    else:
+        second = text.index("\n  - id: ", text.index("\n  - id: ") + 1)
+        edited = text[:second] + " " + bad + text[second:]
+    path.write_bytes(edited.encode("utf-8"))
+    assert loaded(path, cache) == loaded(path, None)
+    if bad == "\x07":
+        problems = loaded(path, cache)
+        assert isinstance(problems, list) and "U+0007" in problems[0], problems
