@@ -8,6 +8,7 @@ a changed one gets a new name). Failure: ``OSError`` when a card cannot be writt
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,9 +55,13 @@ def _card_picture(thumb: images.Thumbnail) -> images.ImageFile:
 
 
 def make_social_cards(project: Project, catalog: Catalog, report: images.ImageReport, thumbs_dir: Path) -> SocialCards:
-    """1200x630 previews in each language, cached by a hash of what is drawn."""
+    """1200x630 previews in each language, cached by a hash of what is drawn.
+
+    Both languages even in the live preview, which serves one: the pages' keys hold both
+    cards of a dataset, and the next full build would render every page again otherwise."""
     out_dir = project.cache_dir / "social"
     out_dir.mkdir(parents=True, exist_ok=True)
+    drawn = set(os.listdir(out_dir))  # listed once, not a stat per card
     # the drawing code and the font are part of the key: a change to how cards look redraws them
     font = images.cjk_font()
     drawer = images.card_drawer_key(font)
@@ -68,7 +73,7 @@ def make_social_cards(project: Project, catalog: Catalog, report: images.ImageRe
     def card(name: str, title: str, figures: list[str], thumb_path: Path | None, lang: Lang) -> Path:
         key = hashlib.sha256(repr((title, figures, thumb_path.name if thumb_path else None, drawer)).encode()).hexdigest()[:12]
         path = out_dir / f"{name}.{lang.value}.{key}{SOCIAL_CARD_SUFFIX}"
-        if not path.exists():
+        if path.name not in drawn:
             todo.append(images.CardJob(title, tuple(figures), thumb_path, path, font))
         return path
 

@@ -128,7 +128,7 @@ class RenderInputs:
         """Per dataset, a fingerprint of what its pages show of it, in either language: its
         data, its samples' thumbnails, its preview card and its links' statuses."""
         listed = self.listing_keys
-        return {d.id: _key(listed[d.id], _unlisted_json(d)) for d in self.catalog.datasets}
+        return {d.id: _kept_key(_dataset_key_memo, d, (listed[d.id],), lambda d, k: _key(k[0], _unlisted_json(d))) for d in self.catalog.datasets}
 
     @cached_property
     def listing_keys(self) -> dict[str, str]:
@@ -138,12 +138,21 @@ class RenderInputs:
         if self.links:
             for d in self.catalog.datasets:
                 statuses[d.id] = [f"{url} {self.links[url]!r}" for url in _urls(d) if url in self.links]
+
+        def listing_key(d: Dataset, others: tuple[Any, ...]) -> str:
+            thumbs, social, links = others
+            return _key(_listed_json(d), repr(list(thumbs)), *social, *links)
+
         return {
-            d.id: _key(
-                _listed_json(d),
-                repr([self.thumbs.get((d.id, i)) for i in range(len(d.samples))]),
-                *(self.social.get((d.id, lang), "") for lang in Lang),
-                *statuses[d.id],
+            d.id: _kept_key(
+                _listing_key_memo,
+                d,
+                (
+                    tuple(self.thumbs.get((d.id, i)) for i in range(len(d.samples))),
+                    tuple(self.social.get((d.id, lang), "") for lang in Lang),
+                    tuple(statuses[d.id]),
+                ),
+                listing_key,
             )
             for d in self.catalog.datasets
         }
@@ -153,6 +162,20 @@ class RenderInputs:
 _listed_json = PerDataset(lambda d: d.model_dump_json(exclude=set(UNLISTED_FIELDS)))
 _unlisted_json = PerDataset(lambda d: d.model_dump_json(include=set(UNLISTED_FIELDS)))
 _urls = PerDataset(lambda d: [u.url for u in entry_urls(d)])
+# and each key, with what else it was made from (a per-model [others, key])
+_listing_key_memo: PerDataset[list[Any]] = PerDataset(lambda d: [])
+_dataset_key_memo: PerDataset[list[Any]] = PerDataset(lambda d: [])
+
+
+def _kept_key(memo: PerDataset[list[Any]], d: Dataset, others: tuple[Any, ...], make: Callable[[Dataset, tuple[Any, ...]], str]) -> str:
+    """``make(d, others)``, made again only when ``others`` differ from the last call's for
+    this model (outside the preview, every call makes it: memo.py)."""
+    box = memo(d)
+    if box and box[0] == others:
+        return str(box[1])
+    key = make(d, others)
+    box[:] = [others, key]
+    return key
 
 
 # ---------------------------------------------------------------- formatting

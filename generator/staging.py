@@ -11,6 +11,8 @@ stays fast. Each path is written once per build; a second write is an error.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,7 +23,7 @@ import yaml
 from markupsafe import Markup
 
 from generator import compare, images, links, search
-from generator.cache import keep_in_memory, read_cache, recall, save_cache
+from generator.cache import is_remembering, keep_in_memory, read_cache, recall, save_cache
 from generator.cards import SOCIAL_URL_DIR, SocialCards
 from generator.errors import BuildError
 from generator.files import write_atomic
@@ -124,10 +126,11 @@ class StageWriter:
     def copy(self, rel: str, source: Path) -> None:
         self.write(rel, source.read_bytes())
 
-    def copy_named_by_content(self, rel: str, source: Path) -> None:
-        """Copy a file whose name carries a hash of what it is made from: one already there is the same."""
+    def copy_named_by_content(self, rel: str, folder: Path) -> None:
+        """Copy the file of ``folder`` named as ``rel`` ends, a name that carries a hash of what
+        it is made from: one already there is the same (and no path is made for it)."""
         if not self.keep(rel):
-            self.copy(rel, source)
+            self.copy(rel, folder / rel.rpartition("/")[2])
 
     def copy_tree(self, source: Path, prefix: str = "") -> None:
         """Copy the files under ``source``; a symbolic link that leads out of it is refused.
@@ -156,22 +159,23 @@ class StageWriter:
                 self.copy(prefix + path.relative_to(source).as_posix(), path)
 
     def remove_leftovers(self) -> int:
-        """Remove every file not written or kept this time; how many were removed."""
-        removed = 0
-        # os.walk, not Path.rglob: this visits every staged file on every build
-        for folder, _, files in os.walk(self.root, topdown=False):
-            rel_folder = os.path.relpath(folder, self.root).replace(os.sep, "/")
-            prefix = "" if rel_folder == "." else rel_folder + "/"
-            for name in files:
-                if prefix + name not in self.written:
-                    os.unlink(os.path.join(folder, name))
-                    self._present.discard(prefix + name)
-                    self.touched.add(prefix + name)
-                    self.came_or_went = True
-                    removed += 1
-            if prefix and not os.listdir(folder):
-                os.rmdir(folder)
-        return removed
+        """Remove every file not written or kept this time, and the folders that leaves
+        empty; how many files were removed. What is there was listed when the writer began."""
+        leftovers = sorted(self._present - self.written)
+        folders: set[str] = set()
+        for rel in leftovers:
+            os.unlink(self.root / rel)
+            self._present.discard(rel)
+            self.touched.add(rel)
+            folder = rel.rpartition("/")[0]
+            while folder:
+                folders.add(folder)
+                folder = folder.rpartition("/")[0]
+        for folder in sorted(folders, key=lambda f: -f.count("/")):  # the deepest first
+            with contextlib.suppress(OSError):  # not empty: something else is still in it
+                os.rmdir(self.root / folder)
+        self.came_or_went = self.came_or_went or bool(leftovers)
+        return len(leftovers)
 
 
 def _staged_text(raw: bytes) -> bytes:
@@ -191,9 +195,35 @@ def _files_under(root: Path) -> Iterator[str]:
 
 def site_url(project: Project) -> str:
     """mkdocs.yml's site_url (the one place it is set), ending in a slash."""
-    data = yaml.safe_load(project.mkdocs_yml.read_text(encoding="utf-8")) or {}
+    st = project.mkdocs_yml.stat()
+    return _site_url(project.mkdocs_yml, (st.st_mtime_ns, st.st_size, st.st_ino))
+
+
+@functools.lru_cache(maxsize=4)
+def _site_url(path: Path, stat: tuple[int, int, int]) -> str:
+    # read again when the file changes (its stat is in the key): the preview runs for hours
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     url = str(data.get("site_url") or "http://127.0.0.1:8000/")
     return url if url.endswith("/") else url + "/"
+
+
+# the live preview: the thumbnail records it remembers are the same objects edit after edit,
+# and so are their views (the same views keep the pages' keys quick to compare: render.py)
+_views: dict[int, tuple[images.Thumbnail, ThumbImage]] = {}
+
+
+def _thumb_views(report: images.ImageReport) -> dict[tuple[str, int], ThumbImage]:
+    if not is_remembering():
+        return {(k.dataset_id, k.index): _thumb_view(v) for k, v in report.thumbnails.items()}
+    if len(_views) > 2 * len(report.thumbnails) + 100:
+        _views.clear()
+    out = {}
+    for k, v in report.thumbnails.items():
+        hit = _views.get(id(v))
+        if hit is None or hit[0] is not v:
+            hit = _views[id(v)] = (v, _thumb_view(v))
+        out[(k.dataset_id, k.index)] = hit[1]
+    return out
 
 
 def _thumb_view(thumb: images.Thumbnail) -> ThumbImage:
@@ -247,7 +277,7 @@ def stage_docs(
     base_url = site_url(project)
     inputs = RenderInputs(
         catalog=catalog,
-        thumbs={(k.dataset_id, k.index): _thumb_view(v) for k, v in report.thumbnails.items()},
+        thumbs=_thumb_views(report),
         links=statuses.by_url,
         social={k: f"{SOCIAL_URL_DIR}/{path.name}" for k, path in social.datasets.items()},
         has_link_report=statuses.has_report,
@@ -296,9 +326,9 @@ def stage_docs(
             writer.write("robots.txt", robots_txt(base_url))
         for thumb in report.thumbnails.values():
             for f in (*thumb.webp, *thumb.jpeg):
-                writer.copy_named_by_content(f"{THUMBS_URL_DIR}/{f.name}", thumbs_dir / f.name)
+                writer.copy_named_by_content(f"{THUMBS_URL_DIR}/{f.name}", thumbs_dir)
         for path in social.for_language(lang):
-            writer.copy_named_by_content(f"{SOCIAL_URL_DIR}/{path.name}", path)
+            writer.copy_named_by_content(f"{SOCIAL_URL_DIR}/{path.name}", path.parent)
         writer.changed += writer.remove_leftovers()
         page_paths.update(f"{lang.value}/{rel}" for rel in writer.written if rel.endswith(".md"))
         touched.update(f"{lang.value}/{rel}" for rel in writer.touched)

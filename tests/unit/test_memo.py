@@ -192,3 +192,29 @@ def test_a_remembered_thumbnail_record_is_checked_again_when_a_file_goes(tmp_pat
         (out / files[0].name).unlink()
         assert manifest.reusable(tmp_path, ref, "key", out) is None, "a record whose file is gone was reused"
         assert manifest.reusable(tmp_path, ref, "other key", out) is None
+
+
+def test_in_the_preview_a_dataset_key_still_follows_its_links_thumbnails_and_card(tmp_path):
+    """The keys are kept per model with what else they were made from: any of that changing
+    gives the key a one-shot build gives, and so does nothing changing."""
+    from generator.model import Catalog, Lang
+    from generator.render import LinkStatus, RenderInputs, ThumbImage
+
+    catalog = Catalog(datasets=_check(tmp_path, FIXTURE.read_text(encoding="utf-8")))
+    shelf = catalog.datasets[0]
+    url = shelf.links.homepage
+    thumb = ThumbImage(width=10, height=5, webp=(("assets/thumbs/a.webp", 10),), jpeg=(("assets/thumbs/a.jpg", 10),))
+    variants = [
+        {},
+        {"links": {url: LinkStatus("ok")}},
+        {"links": {url: LinkStatus("broken", http_status=404)}},
+        {"thumbs": {(shelf.id, 0): thumb}},
+        {"social": {(shelf.id, Lang.ZH): "assets/social/shelf.zh.1.jpg"}},
+        {"social": {(shelf.id, Lang.ZH): "assets/social/shelf.zh.2.jpg"}},
+        {},
+    ]
+    one_shot = [RenderInputs(catalog, **v).dataset_keys[shelf.id] for v in variants]
+    assert len(set(one_shot)) == len(variants) - 1  # each variant its own key; the first and last the same
+    with cache.remembering():
+        for _ in range(2):
+            assert [RenderInputs(catalog, **v).dataset_keys[shelf.id] for v in variants] == one_shot
