@@ -38,7 +38,7 @@ from generator.site import LOCK_FILE, BuildOptions, stage
 from generator.staging import StagedDocs, write_banner
 from generator.strings import t
 
-SERVE_POLL_SECONDS = 0.2  # a stat of the data file and site_src/ (a few dozen files) each time
+SERVE_POLL_SECONDS = 0.1  # a stat of the data file and site_src/ (15 files) each time: about 1 ms
 SERVE_SETTLE_SECONDS = 0.05  # a change is staged once the files have not changed for this long
 SERVE_SITE_DIR = "serve-site"  # in the cache folder: mkdocs serve builds there, never in site/
 FULL_BUILD_FILE = "preview-full-build"  # beside the docs folders: its presence asks for a full build
