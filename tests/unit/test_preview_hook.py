@@ -123,7 +123,8 @@ def test_the_preview_lists_the_theme_once_and_the_overrides_every_time(tmp_path:
 def test_a_preview_rebuild_copies_what_the_staging_changed_and_lists_again_when_a_file_comes(tmp_path: Path) -> None:
     """The ledger (serve._DocsLedger) against a real MkDocs build: once MkDocs has copied
     everything its own way, a rebuild copies the files the staging says it wrote and no
-    other; a file that came makes it list the folder again; distrusted, it is MkDocs' way."""
+    other (and keeps the last sitemap: the same pages); a file that came makes it list the
+    folder again; distrusted, it is MkDocs' way."""
     import os
 
     import mkdocs.commands.build as mkdocs_build
@@ -165,13 +166,16 @@ def test_a_preview_rebuild_copies_what_the_staging_changed_and_lists_again_when_
         rewrite("a.txt", "a2")
         staged("a.txt")
         rewrite("b.txt", "b2")  # behind the staging's back: MkDocs alone would copy it
+        sitemap = site / "sitemap.xml"
+        sitemap.unlink()
         build()
         assert (served("a.txt"), served("b.txt")) == ("a2", "b1")
+        assert not sitemap.exists(), "the same pages, yet the sitemap was made again"
 
         rewrite("c.txt", "c1")
         staged("c.txt", came=True)
         build()
-        assert served("c.txt") == "c1"
+        assert served("c.txt") == "c1" and sitemap.exists()
 
         serve._ledger.distrust()  # a failed staging or a full build: MkDocs' own way again
         build()
