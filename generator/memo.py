@@ -21,6 +21,7 @@ from generator.cache import is_remembering
 from generator.model import Dataset
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 class PerDataset(Generic[T]):
@@ -47,3 +48,24 @@ class PerDataset(Generic[T]):
 
         self._values[key] = (weakref.ref(dataset, gone), value)
         return value
+
+
+class PerObject(Generic[K, T]):
+    """``make(obj)``, made once per object, for objects that cannot be weakly referenced
+    (dicts, frozen dataclasses): an entry holds its object, so its id is not reused while
+    it is there, and all are let go at ``limit`` entries. Only the preview keeps them."""
+
+    def __init__(self, make: Callable[[K], T], limit: int = 50_000) -> None:
+        self._make = make
+        self._limit = limit
+        self._values: dict[int, tuple[K, T]] = {}
+
+    def __call__(self, obj: K) -> T:
+        if not is_remembering():
+            return self._make(obj)
+        hit = self._values.get(id(obj))
+        if hit is None or hit[0] is not obj:
+            if len(self._values) >= self._limit:
+                self._values.clear()
+            hit = self._values[id(obj)] = (obj, self._make(obj))
+        return hit[1]

@@ -154,7 +154,6 @@ def _serve(project: Project, options: BuildOptions, lang: Lang, dev_addr: str, r
                 _request_build()  # MkDocs does not watch the docs itself (preview_hook.on_serve)
             pages = now_pages
 
-    _remember_theme_files()
     quiet = _QuietDirtyWarning()
     build_logger = logging.getLogger("mkdocs.commands.build")
     build_logger.addFilter(quiet)
@@ -164,7 +163,7 @@ def _serve(project: Project, options: BuildOptions, lang: Lang, dev_addr: str, r
         # watch_theme off: MkDocs' watcher polls every file it watches twice a second, and
         # Material's templates are 14,500 files (its icons); a change to the overrides is
         # staged by this thread, which then asks for a full build through the docs folder
-        with _following_the_ledger():
+        with _remembering_theme_files(), _following_the_ledger():
             serve(config_file=str(config_file), livereload=True, build_type="dirty", watch_theme=False, dev_addr=dev_addr)
     finally:
         stop.set()
@@ -208,14 +207,13 @@ def _request_build() -> bool:
     return True
 
 
-def _remember_theme_files() -> None:
-    """Every rebuild lists the theme's files (Material's 14,500, its icons included: 0.4 s);
-    MkDocs does not watch the installed theme while it serves, so its list is kept. The
-    overrides folder is listed each time: its files are the project's own."""
+@contextlib.contextmanager
+def _remembering_theme_files() -> Iterator[None]:
+    """While inside, the theme's files are listed once: every rebuild listed them (Material's
+    14,500, its icons included: 0.4 s), and MkDocs does not watch the installed theme while it
+    serves. The overrides folder is listed each time: its files are the project's own."""
     from mkdocs.structure.files import File, Files
 
-    if getattr(Files.add_files_from_theme, "_remembers", False):
-        return
     original = Files.add_files_from_theme
     known: dict[tuple[object, ...], list[tuple[str, str]]] = {}
 
@@ -231,8 +229,11 @@ def _remember_theme_files() -> None:
             if self.get_file_from_path(path) is None:  # the docs' own file wins, as in MkDocs
                 self.append(File(path, folder, config.site_dir, config.use_directory_urls))
 
-    add_files_from_theme._remembers = True  # type: ignore[attr-defined]
     Files.add_files_from_theme = add_files_from_theme  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Files.add_files_from_theme = original  # type: ignore[method-assign]
 
 
 class _DocsLedger:
@@ -251,20 +252,20 @@ class _DocsLedger:
     def __init__(self) -> None:
         self._guard = threading.Lock()
         self._trusted = False
-        self._relist = True
         self._touched: set[str] = set()  # paths relative to the docs folder
-        self._listing: tuple[tuple[object, ...], list[Any]] | None = None
+        self._listing: tuple[tuple[object, ...], list[Any]] | None = None  # None: list again
         self.same_files = False  # this build reuses the last one's listing: the same pages
 
     def staged(self, docs: StagedDocs, lang: Lang) -> None:
         prefix = f"{lang.value}/"
         with self._guard:
             self._touched.update(p.removeprefix(prefix) for p in docs.touched if p.startswith(prefix))
-            self._relist = self._relist or docs.files_came_or_went
+            if docs.files_came_or_went:
+                self._listing = None
 
     def distrust(self) -> None:
         with self._guard:
-            self._trusted, self._relist, self._listing, self.same_files = False, True, None, False
+            self._trusted, self._listing, self.same_files = False, None, False
             self._touched.clear()
 
     def docs_files(self, config: Any, list_files: Callable[[Any], Any]) -> Any:
@@ -273,7 +274,7 @@ class _DocsLedger:
 
         key = (config["docs_dir"], config["site_dir"], config["use_directory_urls"])
         with self._guard:
-            if self._trusted and not self._relist and self._listing is not None and self._listing[0] == key:
+            if self._trusted and self._listing is not None and self._listing[0] == key:
                 files = self._listing[1]
                 for file in files:
                     file.page = None  # a page of the last build; this build makes its own
@@ -281,7 +282,7 @@ class _DocsLedger:
                 return Files(files)
         listed = list_files(config)
         with self._guard:
-            self._listing, self._relist, self.same_files = (key, list(listed)), False, False
+            self._listing, self.same_files = (key, list(listed)), False
         return listed
 
     def copy(self, files: Any, dirty: bool, inclusion: Any, copy_all: Callable[..., None]) -> None:

@@ -23,10 +23,11 @@ import yaml
 from markupsafe import Markup
 
 from generator import compare, images, links, search
-from generator.cache import is_remembering, keep_in_memory, read_cache, recall, save_cache
+from generator.cache import keep_in_memory, read_cache, recall, save_cache
 from generator.cards import SOCIAL_URL_DIR, SocialCards
 from generator.errors import BuildError
 from generator.files import write_atomic
+from generator.memo import PerObject
 from generator.model import Catalog, Lang
 from generator.project import Project
 from generator.render import (
@@ -82,7 +83,6 @@ class StageWriter:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.written: set[str] = set()
-        self.changed = 0
         self.touched: set[str] = set()  # written with new bytes, or removed
         self.came_or_went = False
         # what is there, listed once: a stat per kept file was 0.25 s of a preview rebuild at
@@ -121,7 +121,6 @@ class StageWriter:
             self._present.add(rel)
             self.came_or_went = True
         self.touched.add(rel)
-        self.changed += 1
 
     def copy(self, rel: str, source: Path) -> None:
         self.write(rel, source.read_bytes())
@@ -158,9 +157,9 @@ class StageWriter:
             if path.is_file():
                 self.copy(prefix + path.relative_to(source).as_posix(), path)
 
-    def remove_leftovers(self) -> int:
+    def remove_leftovers(self) -> None:
         """Remove every file not written or kept this time, and the folders that leaves
-        empty; how many files were removed. What is there was listed when the writer began."""
+        empty (each counts as touched). What is there was listed when the writer began."""
         leftovers = sorted(self._present - self.written)
         folders: set[str] = set()
         for rel in leftovers:
@@ -175,7 +174,6 @@ class StageWriter:
             with contextlib.suppress(OSError):  # not empty: something else is still in it
                 os.rmdir(self.root / folder)
         self.came_or_went = self.came_or_went or bool(leftovers)
-        return len(leftovers)
 
 
 def _staged_text(raw: bytes) -> bytes:
@@ -205,25 +203,6 @@ def _site_url(path: Path, stat: tuple[int, int, int]) -> str:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     url = str(data.get("site_url") or "http://127.0.0.1:8000/")
     return url if url.endswith("/") else url + "/"
-
-
-# the live preview: the thumbnail records it remembers are the same objects edit after edit,
-# and so are their views (the same views keep the pages' keys quick to compare: render.py)
-_views: dict[int, tuple[images.Thumbnail, ThumbImage]] = {}
-
-
-def _thumb_views(report: images.ImageReport) -> dict[tuple[str, int], ThumbImage]:
-    if not is_remembering():
-        return {(k.dataset_id, k.index): _thumb_view(v) for k, v in report.thumbnails.items()}
-    if len(_views) > 2 * len(report.thumbnails) + 100:
-        _views.clear()
-    out = {}
-    for k, v in report.thumbnails.items():
-        hit = _views.get(id(v))
-        if hit is None or hit[0] is not v:
-            hit = _views[id(v)] = (v, _thumb_view(v))
-        out[(k.dataset_id, k.index)] = hit[1]
-    return out
 
 
 def _thumb_view(thumb: images.Thumbnail) -> ThumbImage:
@@ -277,7 +256,9 @@ def stage_docs(
     base_url = site_url(project)
     inputs = RenderInputs(
         catalog=catalog,
-        thumbs=_thumb_views(report),
+        # the preview's remembered thumbnail records are the same objects edit after edit, and
+        # so are their views: the same views keep the pages' keys quick to compare (render.py)
+        thumbs={(k.dataset_id, k.index): _kept_thumb_view(v) for k, v in report.thumbnails.items()},
         links=statuses.by_url,
         social={k: f"{SOCIAL_URL_DIR}/{path.name}" for k, path in social.datasets.items()},
         has_link_report=statuses.has_report,
@@ -329,40 +310,45 @@ def stage_docs(
                 writer.copy_named_by_content(f"{THUMBS_URL_DIR}/{f.name}", thumbs_dir)
         for path in social.for_language(lang):
             writer.copy_named_by_content(f"{SOCIAL_URL_DIR}/{path.name}", path.parent)
-        writer.changed += writer.remove_leftovers()
+        writer.remove_leftovers()
         page_paths.update(f"{lang.value}/{rel}" for rel in writer.written if rel.endswith(".md"))
         touched.update(f"{lang.value}/{rel}" for rel in writer.touched)
         came_or_went = came_or_went or writer.came_or_went
         save_cache(keys_file, json.dumps(keys, indent=0, sort_keys=True).encode("utf-8"), remember=(_decode_page_keys, keys))
         _write_if_changed(stage_root / search.TERMS_FILE.format(lang=lang.value), search.catalog_terms_json(catalog, lang))
         docs[lang] = root
-        changed += writer.changed
+        changed += len(writer.touched)
     _write_if_changed(stage_root / search.USER_DICT_FILE, search.user_dictionary(catalog))
     overrides = StageWriter(stage_root / "overrides")
     overrides.copy_tree(project.site_src / "overrides")
     overrides.write(BANNER_FILE, banner)  # empty unless the live preview has an error to show
-    overrides.changed += overrides.remove_leftovers()
+    overrides.remove_leftovers()
     # every language has the same pages
     return StagedDocs(
         root=stage_root,
         docs=docs,
         pages=pages // len(langs),
-        files_written=changed + overrides.changed,
+        files_written=changed + len(overrides.touched),
         page_paths=frozenset(page_paths),
-        theme_changed=overrides.changed > 0,
+        theme_changed=bool(overrides.touched),
         touched=frozenset(touched),
         files_came_or_went=came_or_went,
     )
 
 
-def _write_if_changed(path: Path, text: str) -> None:
+def _write_if_changed(path: Path, text: str) -> bool:
+    """Write ``text`` unless the file holds it already; whether it was written."""
     raw = text.encode("utf-8")
     try:
         if path.read_bytes() == raw:
-            return
+            return False
     except OSError:
         pass
     write_atomic(path, raw)
+    return True
+
+
+_kept_thumb_view: PerObject[images.Thumbnail, ThumbImage] = PerObject(_thumb_view)
 
 
 def _decode_page_keys(raw: bytes) -> dict[str, str]:
@@ -380,11 +366,4 @@ def _read_page_keys(path: Path) -> dict[str, str]:
 
 def write_banner(stage_root: Path, html: str) -> bool:
     """Show ``html`` above every page of the live preview (empty: no banner); whether it changed."""
-    path, raw = stage_root / "overrides" / BANNER_FILE, html.encode("utf-8")
-    try:
-        if path.read_bytes() == raw:
-            return False
-    except OSError:
-        pass
-    write_atomic(path, raw)
-    return True
+    return _write_if_changed(stage_root / "overrides" / BANNER_FILE, html)

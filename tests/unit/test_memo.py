@@ -151,6 +151,8 @@ def test_the_compare_facts_and_search_terms_are_the_whole_serialisation_byte_for
         return compare.facts_json(compare.pick_facts(catalog, lang, t, format_count, keys)), search.catalog_terms_json(catalog, lang)
 
     text = FIXTURE.read_text(encoding="utf-8")
+    one_shot = Catalog(datasets=_check(tmp_path, text))
+    assert joined(one_shot, Lang.ZH) == whole(one_shot, Lang.ZH)
     with cache.remembering():
         for version in (text, text, _replace_year(text, "shelf", 2020, 2018)):
             catalog = Catalog(datasets=_check(tmp_path, version))

@@ -103,19 +103,20 @@ def test_the_preview_lists_the_theme_once_and_the_overrides_every_time(tmp_path:
         original(self, env, config)
 
     Files.add_files_from_theme = counted  # type: ignore[method-assign]
-    serve._remember_theme_files()
     try:
-        listed, twice = Files([]), Files([])
-        Files.add_files_from_theme(listed, env, config)
-        Files.add_files_from_theme(twice, env, config)
-        assert len(listings) == 1, "the theme was listed again"
-        for files in (listed, twice):
-            assert sorted((f.src_uri, f.abs_src_path) for f in files) == sorted((f.src_uri, f.abs_src_path) for f in expected)
-        assert "assets/one.css" in {f.src_uri for f in listed}
-        (overrides / "assets" / "two.css").write_text("b{}")
-        again = Files([])
-        Files.add_files_from_theme(again, env, config)
-        assert "assets/two.css" in {f.src_uri for f in again} and len(listings) == 2
+        with serve._remembering_theme_files():
+            listed, twice = Files([]), Files([])
+            Files.add_files_from_theme(listed, env, config)
+            Files.add_files_from_theme(twice, env, config)
+            assert len(listings) == 1, "the theme was listed again"
+            for files in (listed, twice):
+                assert sorted((f.src_uri, f.abs_src_path) for f in files) == sorted((f.src_uri, f.abs_src_path) for f in expected)
+            assert "assets/one.css" in {f.src_uri for f in listed}
+            (overrides / "assets" / "two.css").write_text("b{}")
+            again = Files([])
+            Files.add_files_from_theme(again, env, config)
+            assert "assets/two.css" in {f.src_uri for f in again} and len(listings) == 2
+        assert Files.add_files_from_theme is counted, "the preview left MkDocs' listing patched"
     finally:
         Files.add_files_from_theme = original  # type: ignore[method-assign]
 
