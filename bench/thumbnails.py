@@ -2,7 +2,7 @@
 
 Inputs: the seed images (``../shared/seed-images`` when that folder exists) and synthetic
 4000x3000 camera-like JPEGs made in a temporary folder. Both sides make the same files:
-every planned width (320/640/1280, never upscaled) as WebP and as progressive JPEG with the
+every planned width (320/640/1280, never upscaled) as WebP and as JPEG with the
 same quality settings, written to disk.
 
 - naive: Image.open -> convert("RGB") -> resize each width from the full image (Lanczos) ->
@@ -64,7 +64,7 @@ def naive(sources: Sequence[Path], out_dir: Path) -> None:
         for width in plan_widths(im.width, SETTINGS.widths):
             small = im.resize((width, round(im.height * width / im.width)), Image.Resampling.LANCZOS)
             small.save(out_dir / f"{n}-{width}.webp", quality=SETTINGS.webp_quality, method=images.WEBP_METHOD)
-            small.save(out_dir / f"{n}-{width}.jpg", quality=SETTINGS.jpeg_quality, optimize=True, progressive=True)
+            small.save(out_dir / f"{n}-{width}.jpg", quality=SETTINGS.jpeg_quality, optimize=True, progressive=images.JPEG_PROGRESSIVE)
 
 
 def naive_decode_resize(sources: Sequence[Path]) -> None:
@@ -156,7 +156,7 @@ def main() -> None:
         widths = "/".join(map(str, SETTINGS.widths))
         print(
             f"each image -> widths {widths} (never upscaled) x WebP q{SETTINGS.webp_quality} "
-            f"(method {images.WEBP_METHOD}) + progressive JPEG q{SETTINGS.jpeg_quality}; best of {args.repeat}"
+            f"(method {images.WEBP_METHOD}) + {'progressive' if images.JPEG_PROGRESSIVE else 'baseline'} JPEG q{SETTINGS.jpeg_quality}; best of {args.repeat}"
         )
         if not seeds:
             print(f"(no seed images: {SEED_IMAGES} is not there)")

@@ -15,7 +15,7 @@ the data flows through them:
 
 from generator.images.cards import CARD_CJK_FONTS, CARD_THUMB_BOX, CardJob, card_drawer_key, cjk_font, draw_social_cards, make_social_card
 from generator.images.decode import plan_widths
-from generator.images.encode import WEBP_METHOD, variants
+from generator.images.encode import JPEG_PROGRESSIVE, WEBP_METHOD, variants
 from generator.images.stage import make_thumbnails, sample_sources
 from generator.images.values import (
     ImageFile,
@@ -32,6 +32,7 @@ __all__ = [
     "CARD_CJK_FONTS",
     "CARD_THUMB_BOX",
     "CardJob",
+    "JPEG_PROGRESSIVE",
     "WEBP_METHOD",
     "ImageFile",
     "ImageReport",

@@ -36,6 +36,9 @@ CARD_FIGURE_COLOUR = (84, 84, 84)
 CARD_BORDER_COLOUR = (224, 224, 224)
 CARD_ACCENT_HEIGHT = 12
 CARD_JPEG_QUALITY = 90
+# Link previews are fetched whole by the sites that show them, so progressive buys nothing;
+# baseline drew a card in 2/3 of the time (100 KiB against 92).
+CARD_JPEG_PROGRESSIVE = False
 # Pillow's built-in font covers little beyond ASCII; these stand in for common symbols it
 # lacks, and accented letters lose their accents, rather than printing empty boxes.
 CARD_GLYPH_FALLBACKS = {
@@ -155,7 +158,7 @@ def make_social_card(title: str, figures: Sequence[str], thumbnail: Path | None,
     if suffix == ".png":
         card.save(buffer, "PNG", optimize=True)
     else:
-        card.save(buffer, "JPEG", quality=CARD_JPEG_QUALITY, optimize=True, progressive=True)
+        card.save(buffer, "JPEG", quality=CARD_JPEG_QUALITY, optimize=True, progressive=CARD_JPEG_PROGRESSIVE)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_if_changed(out_path, buffer.getvalue())
 

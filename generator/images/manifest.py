@@ -17,7 +17,7 @@ from pathlib import Path
 import PIL
 
 from generator.cache import StaleFormat, is_remembering, read_cache, save_cache
-from generator.images.encode import REDUCING_GAP, WEBP_METHOD
+from generator.images.encode import JPEG_PROGRESSIVE, REDUCING_GAP, WEBP_METHOD
 from generator.images.values import OUTPUT_SETTINGS, ImageFile, ImageSettings, SampleRef, Thumbnail
 
 # Bump when the pipeline changes what it writes, so every manifest goes stale at once.
@@ -37,6 +37,7 @@ def thumbnail_key(sample: SampleRef, source_sha256: str, settings: ImageSettings
         "pipeline": PIPELINE_VERSION,
         "pillow": PIL.__version__,
         "webp_method": WEBP_METHOD,
+        "jpeg_progressive": JPEG_PROGRESSIVE,
         "reducing_gap": REDUCING_GAP,
         "source": source_sha256,
         "sample": [sample.dataset_id, sample.index],
